@@ -1,0 +1,43 @@
+# Quick start:  make serve   (install + run the server)   |   make test   (install + run all tests)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8080
+ARGS   ?=
+
+.PHONY: serve test install install-dev lint bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+tests/interop/js/node_modules/.installed: tests/interop/js/package.json tests/interop/js/package-lock.json
+	cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev tests/interop/js/node_modules/.installed
+
+serve: install
+	$(VENV)/bin/openlive serve --port $(PORT) $(ARGS)
+
+test: install-dev
+	$(PY) -m pytest $(ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check src tests bench
+
+bench: install-dev
+	$(PY) bench/sessions.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) tests/interop/js/node_modules .pytest_cache

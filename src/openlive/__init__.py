@@ -1,0 +1,3 @@
+"""openlive: a self-hosted, wire-compatible Gemini Live API."""
+
+__version__ = "0.1.0"

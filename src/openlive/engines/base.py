@@ -1,0 +1,65 @@
+"""The one small interface between a session and what produces the model's side."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Protocol
+
+from ..session import events as ev
+from ..wire.content import Content, FunctionCall, FunctionResponse
+from ..wire.server_messages import UsageMetadata
+from ..wire.setup import Setup
+
+
+class Turn(Protocol):
+    """The model's turn as an engine drives it. Every call is a no-op once the turn has been
+    interrupted (the engine's task is also cancelled)."""
+
+    turn_id: int
+    setup: Setup
+    history: list[Content]  # the whole conversation so far, this user turn included
+    user: ev.TurnReady  # what the user added since the model last spoke
+
+    async def send_text(self, text: str) -> None: ...
+
+    async def call_tools(self, calls: list[FunctionCall]) -> list[FunctionResponse]:
+        """Send a toolCall and wait for the client's toolResponse for every call."""
+        ...
+
+    async def complete(self, usage: UsageMetadata | None = None) -> None: ...
+
+    async def go_away(self, time_left: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None:
+        """End the whole session with a close code and reason."""
+        ...
+
+
+class EngineSession(ABC):
+    """One Live session's model side."""
+
+    @abstractmethod
+    async def respond(self, turn: Turn) -> None:
+        """Produce the model's turn: stream output, then ``await turn.complete(...)``."""
+
+    def on_event(self, event: ev.Event) -> None:  # noqa: B027 - optional hook
+        """Realtime input and other session events (audio chunks, activity, updates)."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """The connection is gone."""
+
+
+class Engine(ABC):
+    """Shared by all sessions of a server process (models load once)."""
+
+    name: str = "engine"
+
+    def served_models(self) -> list[str]:
+        """Model names served beyond the gemini-* family."""
+        return []
+
+    @abstractmethod
+    def open_session(self, setup: Setup, model: str) -> EngineSession: ...
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """The server is stopping."""

@@ -1,0 +1,122 @@
+"""The emulator engine: deterministic scripted replies, tool calls and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from ...session.events import MediaReceived
+from ...wire.content import Content, FunctionCall, FunctionResponse
+from ...wire.server_messages import ModalityTokenCount, UsageMetadata
+from ...wire.setup import Setup
+from ..base import Engine, EngineSession, Turn
+from . import script as sc
+
+log = logging.getLogger("openlive.emulator")
+
+
+def estimate_tokens(text: str) -> int:
+    """About 4 characters a token, as Google's docs estimate for English."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+def _content_tokens(contents: list[Content]) -> int:
+    total = 0
+    for c in contents:
+        for p in c.parts or ():
+            if p.text:
+                total += estimate_tokens(p.text)
+            elif p.function_call or p.function_response:
+                total += estimate_tokens(str((p.function_call or p.function_response)
+                                             .model_dump(exclude_none=True)))
+    return total
+
+
+def _result_values(responses: list[FunctionResponse]) -> dict[str, Any]:
+    by_name = {r.name or r.id or "": r.response or {} for r in responses}
+    first = responses[0].response or {} if responses else {}
+    return {"result": first, "results": by_name}
+
+
+class EmulatorEngine(Engine):
+    name = "emulator"
+
+    def __init__(self, rules: list[sc.Rule] | None = None, script_path: str | None = None):
+        self.script_path = script_path
+        self.rules = rules if rules is not None else default_or_loaded(script_path)
+
+    @classmethod
+    def from_script(cls, path: str | Path) -> EmulatorEngine:
+        return cls(sc.load_script(path), script_path=str(path))
+
+    def served_models(self) -> list[str]:
+        return ["openlive-emulator"]
+
+    def open_session(self, setup: Setup, model: str) -> EngineSession:
+        if setup.response_modality() == "AUDIO":
+            log.info("session asked for AUDIO replies: the emulator answers in TEXT until the "
+                     "speech stages are installed (openlive[local])")
+        # Each session counts rule uses ("times") on its own copy of the rules.
+        rules = [sc.Rule(**{**r.__dict__, "used": 0}) for r in self.rules]
+        return EmulatorSession(rules)
+
+
+def default_or_loaded(path: str | None) -> list[sc.Rule]:
+    return sc.load_script(path) if path else sc.default_rules()
+
+
+class EmulatorSession(EngineSession):
+    def __init__(self, rules: list[sc.Rule]) -> None:
+        self.rules = rules
+        self._warned_media = False
+
+    def on_event(self, event: object) -> None:
+        if isinstance(event, MediaReceived) and not self._warned_media:
+            self._warned_media = True
+            log.info("realtime %s input received: the emulator does not listen to media; "
+                     "send text turns (clientContent or realtimeInput.text)", event.kind)
+
+    async def respond(self, turn: Turn) -> None:
+        text = turn.user.text()
+        prompt_tokens = _content_tokens(
+            ([turn.setup.system_instruction] if turn.setup.system_instruction else [])
+            + turn.history)
+        chosen = sc.choose(self.rules, text)
+        if chosen is None:
+            rule, values = sc.default_rules()[0], {"text": text}
+        else:
+            rule, values = chosen
+        log.debug("turn %d matched rule %d", turn.turn_id, rule.index)
+        if rule.delay:
+            await asyncio.sleep(rule.delay)
+        if rule.go_away:
+            await turn.go_away(rule.go_away)
+        reply_tokens = 0
+        if rule.calls:
+            calls = [FunctionCall(name=c.name, args=sc.render_args(c.args, values))
+                     for c in rule.calls]
+            responses = await turn.call_tools(calls)
+            values.update(_result_values(responses))
+            reply_tokens += sum(estimate_tokens(str(c.args)) for c in calls)
+        if rule.say is not None:
+            reply = sc.render(rule.say, values)
+            reply_tokens += estimate_tokens(reply)
+            for i, piece in enumerate(sc.chunks(reply, rule.chunk_chars)):
+                if i and rule.chunk_delay:
+                    await asyncio.sleep(rule.chunk_delay)
+                await turn.send_text(piece)
+        if rule.close is not None:
+            await turn.close(*rule.close)
+            return
+        await turn.complete(UsageMetadata(
+            prompt_token_count=prompt_tokens,
+            response_token_count=reply_tokens,
+            total_token_count=prompt_tokens + reply_tokens,
+            prompt_tokens_details=[ModalityTokenCount(modality="TEXT",
+                                                      token_count=prompt_tokens)],
+            response_tokens_details=[ModalityTokenCount(modality="TEXT",
+                                                        token_count=reply_tokens)],
+        ))

@@ -1,0 +1,234 @@
+"""The emulator's YAML script: rules tried in order against each user turn's text. Pure.
+
+```yaml
+- match: "weather in (?P<city>\\w+)"          # case-insensitive regex search
+  call: {name: get_weather, args: {city: "{city}"}}
+  say: "It is {result[summary]} in {city}."
+- match: "crash"
+  close: {code: 1011, reason: "Internal error encountered."}
+- match: ".*"
+  say: "You said: {text}"
+```
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_REPLY = "You said: {text}"
+
+RULE_KEYS = {
+    "match": "case-insensitive regex searched in the user's text (default: matches anything)",
+    "say": "reply text template",
+    "call": "a function call {name, args} or a list of them; the reply waits for toolResponse",
+    "delay": "seconds to wait before the first output",
+    "chunk_chars": "characters per modelTurn text chunk (default 40; 0 = whole reply)",
+    "chunk_delay": "seconds between text chunks",
+    "go_away": "send goAway with this timeLeft (e.g. '10s') before replying",
+    "close": "{code, reason}: close the session after the reply",
+    "times": "how many turns this rule may answer (default: unlimited)",
+}
+
+
+class ScriptError(ValueError):
+    """A script that cannot be used; the message says which rule and why."""
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    name: str
+    args: Any = None
+
+
+@dataclass
+class Rule:
+    index: int
+    pattern: re.Pattern[str]
+    say: str | None = None
+    calls: list[CallSpec] = field(default_factory=list)
+    delay: float = 0.0
+    chunk_chars: int = 40
+    chunk_delay: float = 0.0
+    go_away: str | None = None
+    close: tuple[int, str] | None = None
+    times: int | None = None
+    used: int = 0
+
+
+def default_rules() -> list[Rule]:
+    return [Rule(index=0, pattern=re.compile(""), say=DEFAULT_REPLY)]
+
+
+def load_script(path: str | Path) -> list[Rule]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScriptError(f"cannot read script {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ScriptError(f"{path} is not valid YAML: {exc}") from None
+    return parse_rules(data, source=str(path))
+
+
+def parse_rules(data: Any, source: str = "script") -> list[Rule]:
+    if isinstance(data, dict) and "rules" in data:
+        data = data["rules"]
+    if not isinstance(data, list) or not data:
+        raise ScriptError(f"{source}: expected a non-empty list of rules")
+    return [_parse_rule(i, item, source) for i, item in enumerate(data, start=1)]
+
+
+def _parse_rule(index: int, item: Any, source: str) -> Rule:
+    where = f"{source}: rule {index}"
+    if not isinstance(item, dict):
+        raise ScriptError(f"{where}: expected a mapping, got {type(item).__name__}")
+    unknown = sorted(set(item) - set(RULE_KEYS))
+    if unknown:
+        raise ScriptError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+                          f"known keys: {', '.join(RULE_KEYS)}")
+    try:
+        pattern = re.compile(str(item.get("match", "")), re.IGNORECASE)
+    except re.error as exc:
+        raise ScriptError(f"{where}: bad regex in 'match': {exc}") from None
+    rule = Rule(index=index, pattern=pattern)
+    if "say" in item:
+        rule.say = str(item["say"])
+    rule.calls = _parse_calls(item.get("call"), where)
+    rule.delay = _number(item, "delay", 0.0, where)
+    rule.chunk_delay = _number(item, "chunk_delay", 0.0, where)
+    rule.chunk_chars = int(_number(item, "chunk_chars", 40, where))
+    if "go_away" in item:
+        rule.go_away = _duration(item["go_away"], where)
+    if "close" in item:
+        rule.close = _parse_close(item["close"], where)
+    if "times" in item:
+        rule.times = int(_number(item, "times", 1, where))
+    if rule.say is None and not rule.calls and rule.close is None and rule.go_away is None:
+        raise ScriptError(f"{where}: needs at least one of say, call, close, go_away")
+    return rule
+
+
+def _parse_calls(value: Any, where: str) -> list[CallSpec]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    calls = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ScriptError(f"{where}: 'call' needs a mapping with a string 'name'")
+        extra = set(item) - {"name", "args"}
+        if extra:
+            raise ScriptError(f"{where}: unknown key(s) in call: {', '.join(sorted(extra))}")
+        args = item.get("args") or {}
+        if not isinstance(args, dict):
+            raise ScriptError(f"{where}: call args must be a mapping")
+        calls.append(CallSpec(name=item["name"], args=args))
+    return calls
+
+
+def _parse_close(value: Any, where: str) -> tuple[int, str]:
+    if not isinstance(value, dict) or "code" not in value:
+        raise ScriptError(f"{where}: 'close' needs a mapping with 'code' (and 'reason')")
+    code = value["code"]
+    if not isinstance(code, int) or not (1000 <= code <= 4999) or code in (1004, 1005, 1006,
+                                                                           1015):
+        raise ScriptError(f"{where}: close code {code!r} cannot be sent in a close frame")
+    return code, str(value.get("reason", ""))
+
+
+def _number(item: dict, key: str, default: float, where: str) -> float:
+    value = item.get(key, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ScriptError(f"{where}: '{key}' must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _duration(value: Any, where: str) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}s"
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?s", value.strip()):
+        return value.strip()
+    raise ScriptError(f"{where}: go_away must be seconds (10) or a duration string ('10s')")
+
+
+def choose(rules: list[Rule], text: str) -> tuple[Rule, dict[str, Any]] | None:
+    """The first usable rule whose pattern is found in ``text``, with its template values."""
+    for rule in rules:
+        if rule.times is not None and rule.used >= rule.times:
+            continue
+        m = rule.pattern.search(text)
+        if m is None:
+            continue
+        rule.used += 1
+        values: dict[str, Any] = {k: v or "" for k, v in m.groupdict().items()}
+        for i, g in enumerate(m.groups(), start=1):
+            values.setdefault(f"g{i}", g or "")
+        values["text"] = text
+        return rule, values
+    return None
+
+
+class _Formatter(string.Formatter):
+    """str.format that leaves unknown placeholders as they are (a script typo shows up in
+    the reply instead of failing the turn)."""
+
+    def get_value(self, key: Any, args: Any, kwargs: Any) -> Any:
+        if isinstance(key, str) and key not in kwargs:
+            return _Missing(key)
+        return super().get_value(key, args, kwargs)
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        try:
+            return super().get_field(field_name, args, kwargs)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return "{" + field_name + "}", field_name
+
+
+class _Missing(str):
+    def __new__(cls, key: str) -> _Missing:
+        return super().__new__(cls, "{" + key + "}")
+
+    def __getitem__(self, item: Any) -> _Missing:  # type: ignore[override]
+        return _Missing(f"{str.__str__(self)[1:-1]}[{item}]")
+
+
+_FORMATTER = _Formatter()
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    try:
+        return _FORMATTER.vformat(template, (), values)
+    except (ValueError, IndexError):  # unbalanced braces: say it literally
+        return template
+
+
+def render_args(args: Any, values: dict[str, Any]) -> Any:
+    if isinstance(args, str):
+        return render(args, values)
+    if isinstance(args, dict):
+        return {k: render_args(v, values) for k, v in args.items()}
+    if isinstance(args, list):
+        return [render_args(v, values) for v in args]
+    return args
+
+
+def chunks(text: str, size: int) -> list[str]:
+    """Split a reply into stream chunks, preferring word boundaries."""
+    if size <= 0 or len(text) <= size:
+        return [text]
+    out, start = [], 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            space = text.rfind(" ", start + 1, end)
+            if space > start:
+                end = space + 1
+        out.append(text[start:end])
+        start = end
+    return out

@@ -1,0 +1,201 @@
+"""One Live WebSocket connection: frames in, session core, engine tasks, frames out.
+
+This is glue only; every protocol rule lives in :mod:`openlive.session.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSMsgType, web
+
+from ..engines.base import Engine, EngineSession
+from ..session import events as ev
+from ..session.state import LiveSession
+from ..wire.codec import encode_server_message
+from ..wire.content import Content, FunctionCall, FunctionResponse
+from ..wire.errors import LiveError
+from ..wire.server_messages import UsageMetadata
+from ..wire.setup import Setup
+
+log = logging.getLogger("openlive.connection")
+
+
+class Connection:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        session: LiveSession,
+        engine: Engine,
+        *,
+        binary_frames: bool = True,
+        label: str = "",
+    ) -> None:
+        self.ws = ws
+        self.session = session
+        self.engine = engine
+        self.binary_frames = binary_frames
+        self.label = label
+        self.engine_session: EngineSession | None = None
+        self._send_lock = asyncio.Lock()
+        self._turn_tasks: dict[int, asyncio.Task[None]] = {}
+        self._tool_waiters: dict[str, asyncio.Future[FunctionResponse]] = {}
+        self._closing = False
+
+    # ----------------------------------------------------------------- main loop
+
+    async def run(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    try:
+                        self.session.receive_frame(msg.data)
+                    except LiveError as exc:
+                        await self.flush()
+                        await self.close(exc.code, exc.reason)
+                        break
+                    self._dispatch_events()
+                    await self.flush()
+                elif msg.type == WSMsgType.ERROR:
+                    log.info("%s connection error: %s", self.label, self.ws.exception())
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s internal error", self.label)
+            await self.close(1011, "Internal error encountered.")
+        finally:
+            await self._teardown()
+
+    async def flush(self) -> None:
+        """Send queued server messages, in order, from whichever task produced them."""
+        async with self._send_lock:
+            outbox = self.session.outbox
+            while outbox:
+                data = encode_server_message(outbox.popleft())
+                if self.ws.closed:
+                    outbox.clear()
+                    return
+                try:
+                    if self.binary_frames:
+                        await self.ws.send_bytes(data)
+                    else:
+                        await self.ws.send_str(data.decode("utf-8"))
+                except (ConnectionError, RuntimeError):
+                    outbox.clear()  # peer gone: the read loop sees the close
+                    return
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.session.close()
+        log.info("%s closing: %d %s", self.label, code, reason)
+        if not self.ws.closed:
+            await self.ws.close(code=code, message=reason.encode("utf-8"))
+
+    async def _teardown(self) -> None:
+        self.session.close()
+        for task in list(self._turn_tasks.values()):
+            task.cancel()
+        for fut in self._tool_waiters.values():
+            fut.cancel()
+        if self._turn_tasks:
+            await asyncio.gather(*self._turn_tasks.values(), return_exceptions=True)
+        if self.engine_session is not None:
+            try:
+                await self.engine_session.aclose()
+            except Exception:
+                log.exception("%s engine close failed", self.label)
+
+    # -------------------------------------------------------------- session events
+
+    def _dispatch_events(self) -> None:
+        events = self.session.events
+        while events:
+            event = events.popleft()
+            if isinstance(event, ev.SetupDone):
+                self.engine_session = self.engine.open_session(event.setup, event.model)
+                log.info("%s setup done: model %s", self.label, event.model)
+            elif isinstance(event, ev.TurnReady):
+                self._start_turn(event)
+            elif isinstance(event, ev.TurnInterrupted):
+                task = self._turn_tasks.pop(event.turn_id, None)
+                if task is not None:
+                    task.cancel()
+                for call_id in event.cancelled_call_ids:
+                    fut = self._tool_waiters.pop(call_id, None)
+                    if fut is not None:
+                        fut.cancel()
+            elif isinstance(event, ev.ToolResponsesReceived):
+                for response in event.responses:
+                    fut = self._tool_waiters.pop(response.id or "", None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(response)
+            if self.engine_session is not None and not isinstance(event, ev.SetupDone):
+                self.engine_session.on_event(event)
+
+    def _start_turn(self, event: ev.TurnReady) -> None:
+        assert self.engine_session is not None and self.session.setup is not None
+        turn = _ConnectionTurn(self, event, self.session.setup, list(self.session.history))
+        task = asyncio.create_task(self._run_turn(turn), name=f"{self.label} turn {event.turn_id}")
+        self._turn_tasks[event.turn_id] = task
+
+    async def _run_turn(self, turn: _ConnectionTurn) -> None:
+        assert self.engine_session is not None
+        try:
+            await self.engine_session.respond(turn)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("%s engine failed in turn %d", self.label, turn.turn_id)
+            await self.flush()
+            await self.close(1011, "Internal error encountered.")
+        finally:
+            self._turn_tasks.pop(turn.turn_id, None)
+
+    async def _after(self, change: Callable[[], object]) -> None:
+        change()
+        self._dispatch_events()
+        await self.flush()
+
+
+class _ConnectionTurn:
+    """The engine's handle on one model turn (implements engines.base.Turn)."""
+
+    def __init__(self, conn: Connection, user: ev.TurnReady, setup: Setup,
+                 history: list[Content]) -> None:
+        self._conn = conn
+        self.user = user
+        self.turn_id = user.turn_id
+        self.setup = setup
+        self.history = history
+
+    async def send_text(self, text: str) -> None:
+        await self._conn._after(lambda: self._conn.session.model_text(self.turn_id, text))
+
+    async def call_tools(self, calls: list[FunctionCall]) -> list[FunctionResponse]:
+        conn = self._conn
+        issued = conn.session.tool_call(self.turn_id, calls)
+        if issued is None:
+            raise asyncio.CancelledError
+        loop = asyncio.get_running_loop()
+        waiters: list[Awaitable[FunctionResponse]] = []
+        for call in issued:
+            fut: asyncio.Future[FunctionResponse] = loop.create_future()
+            conn._tool_waiters[call.id or ""] = fut
+            waiters.append(fut)
+        await conn.flush()
+        return list(await asyncio.gather(*waiters))
+
+    async def complete(self, usage: UsageMetadata | None = None) -> None:
+        await self._conn._after(lambda: self._conn.session.complete_turn(self.turn_id, usage))
+
+    async def go_away(self, time_left: str) -> None:
+        await self._conn._after(lambda: self._conn.session.go_away(time_left))
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._conn.flush()
+        await self._conn.close(code, reason)

@@ -1,0 +1,65 @@
+"""Start and stop a server: used by `openlive serve`, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ..engines.base import Engine
+from .app import LiveServer, ServerConfig
+
+log = logging.getLogger("openlive.server")
+
+
+@dataclass
+class RunningServer:
+    runner: web.AppRunner
+    live: LiveServer
+    host: str
+    port: int
+    tls: bool
+
+    @property
+    def http_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return ("wss" if self.tls else "ws") + self.http_url[len("https" if self.tls else "http"):]
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(engine: Engine, config: ServerConfig | None = None, *,
+                       host: str = "127.0.0.1", port: int = 8080,
+                       ssl_context: ssl.SSLContext | None = None) -> RunningServer:
+    """Start serving; ``port=0`` picks a free port (see ``RunningServer.port``)."""
+    live = LiveServer(engine, config)
+    runner = web.AppRunner(live.make_app(), access_log=None, handle_signals=False,
+                           shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024)
+    await site.start()
+    sockets = [s for s in (site._server.sockets if site._server else ())]  # noqa: SLF001
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return RunningServer(runner, live, host, bound, ssl_context is not None)
+
+
+async def serve_forever(server: RunningServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    await stop.wait()
+    log.info("shutting down (%d open sessions)", len(server.live.active))
+    await server.stop()

@@ -1,0 +1,100 @@
+"""The base of every wire model: proto-JSON naming rules and Google's unknown-field check.
+
+Google's service parses proto-JSON, so every field is accepted under its lowerCamel name
+and under its original snake_case name, at every level. Models emit lowerCamel only.
+
+Unknown names are rejected only when validating *client* input with
+``context={"strict": True}`` (what the server does). Parsing *server* output (what the
+client library does) tolerates fields a newer service may add.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+_URLSAFE_TO_STD = str.maketrans("-_", "+/")
+
+
+def decode_base64(value: Any) -> bytes:
+    """Decode standard or URL-safe base64, padded or not (proto-JSON accepts both)."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if not isinstance(value, str):
+        raise PydanticCustomError("bytes_type", "expected a base64 string")
+    text = value.translate(_URLSAFE_TO_STD)
+    missing = -len(text) % 4
+    if missing:
+        text += "=" * missing
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise PydanticCustomError("bytes_type", "invalid base64") from None
+
+
+def encode_base64(value: bytes) -> str:
+    """Standard base64 with padding: what browsers' atob() and every SDK decode."""
+    return base64.b64encode(value).decode("ascii")
+
+
+_KNOWN_NAMES: dict[type, frozenset[str]] = {}
+
+Base64Bytes = Annotated[
+    bytes,
+    BeforeValidator(decode_base64),
+    PlainSerializer(encode_base64, return_type=str, when_used="json"),
+]
+
+
+class WireModel(BaseModel):
+    """A proto message: camelCase or snake_case in, camelCase out."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="ignore",
+    )
+
+    @classmethod
+    def known_names(cls) -> frozenset[str]:
+        names = _KNOWN_NAMES.get(cls)
+        if names is None:
+            found: set[str] = set()
+            for name, field in cls.model_fields.items():
+                found.add(name)
+                if field.alias:
+                    found.add(field.alias)
+            names = _KNOWN_NAMES[cls] = frozenset(found)
+        return names
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_names(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and info.context and info.context.get("strict"):
+            known = cls.known_names()
+            for key in data:
+                if key not in known:
+                    raise PydanticCustomError("unknown_name", "{name}", {"name": key})
+        return data
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The camelCase JSON object this model stands for (None fields left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class Empty(WireModel):
+    """A message with no fields, such as ``activityStart: {}``."""

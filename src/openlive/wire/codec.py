@@ -1,0 +1,95 @@
+"""Frames in, models out (and back): JSON parsing with Google's error texts. No I/O."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic.alias_generators import to_snake
+
+from .client_messages import ClientMessage
+from .errors import INVALID_ARGUMENT, INVALID_JSON, LiveError
+from .server_messages import ServerMessage
+
+_TYPE_LABELS = {
+    "int": "TYPE_INT32",
+    "float": "TYPE_FLOAT",
+    "bool": "TYPE_BOOL",
+    "string": "TYPE_STRING",
+    "str": "TYPE_STRING",
+    "bytes": "TYPE_BYTES",
+    "literal": "TYPE_ENUM",
+    "model": "TYPE_MESSAGE",
+    "dict": "TYPE_MESSAGE",
+    "list": "TYPE_MESSAGE (repeated)",
+}
+
+
+def parse_client_frame(frame: str | bytes) -> ClientMessage:
+    """Parse one client frame (text or binary), or raise LiveError(1007, Google's reason)."""
+    if isinstance(frame, bytes | bytearray):
+        try:
+            frame = bytes(frame).decode("utf-8")
+        except UnicodeDecodeError:
+            raise LiveError(1007, INVALID_JSON + "Unexpected token.") from None
+    try:
+        return ClientMessage.model_validate_json(frame, context={"strict": True})
+    except ValidationError as exc:
+        raise LiveError(1007, describe_error(exc)) from None
+
+
+def client_message_from_dict(data: dict[str, Any]) -> ClientMessage:
+    """Like parse_client_frame for an already-decoded JSON object."""
+    try:
+        return ClientMessage.model_validate(data, context={"strict": True})
+    except ValidationError as exc:
+        raise LiveError(1007, describe_error(exc)) from None
+
+
+def encode_server_message(message: ServerMessage) -> bytes:
+    """camelCase JSON, None fields left out, bytes as standard base64."""
+    return message.model_dump_json(exclude_none=True).encode("utf-8")
+
+
+def parse_server_frame(frame: str | bytes) -> ServerMessage:
+    """Tolerant parse of a server frame (unknown fields ignored): for clients."""
+    return ServerMessage.model_validate_json(frame)
+
+
+def proto_path(loc: tuple[Any, ...]) -> str:
+    """('setup', 'generationConfig', 'responseModalities', 0) -> 'setup.generation_config.response_modalities[0]'"""
+    out = ""
+    for item in loc:
+        if isinstance(item, int):
+            out += f"[{item}]"
+        elif isinstance(item, str) and "[" not in item and "-" not in item:
+            out += ("." if out else "") + to_snake(item)
+    return out
+
+
+def describe_error(exc: ValidationError) -> str:
+    """Google's ESF wording for the first problem pydantic found."""
+    err = exc.errors(include_url=False)[0]
+    etype = err["type"]
+    loc = tuple(err["loc"])
+    if etype == "json_invalid":
+        return INVALID_JSON + "Unexpected token."
+    if etype == "unknown_name":
+        name = err["ctx"]["name"]
+        where = proto_path(loc)
+        at = f" at '{where}'" if where else ""
+        return INVALID_JSON + f'Unknown name "{name}"{at}: Cannot find field.'
+    if not loc and etype in ("model_type", "model_attributes_type", "dict_type"):
+        return INVALID_JSON + 'Unknown name "": Root element must be a message.'
+    if not loc:
+        return INVALID_ARGUMENT
+    kind = etype.split("_", 1)[0]
+    label = _TYPE_LABELS.get(kind, "TYPE_MESSAGE")
+    try:
+        shown = json.dumps(err.get("input"))
+    except (TypeError, ValueError):
+        shown = repr(err.get("input"))
+    if len(shown) > 40:
+        shown = shown[:40] + "…"
+    return INVALID_JSON + f"Invalid value at '{proto_path(loc)}' ({label}), {shown}"

@@ -1,0 +1,54 @@
+"""Close codes and Google's reason strings (spec/protocol.md §5)."""
+
+from __future__ import annotations
+
+MAX_REASON_BYTES = 123  # the WebSocket limit for a close reason; Google cuts there too
+
+INVALID_ARGUMENT = "Request contains an invalid argument."
+INVALID_JSON = "Invalid JSON payload received. "
+SETUP_ORDER = "setup must be the first message and only the first"
+API_KEY_INVALID = "API key not valid. Please pass a valid API key."
+UNREGISTERED_CALLER = (
+    "Method doesn't allow unregistered callers (callers without established identity). "
+    "Please use API Key or other form of API consumer identity to call this API."
+)
+INTERNAL = "Internal error encountered."
+UNAVAILABLE = "The service is currently unavailable."
+DEADLINE_EXCEEDED = "Deadline expired before operation could complete."
+SESSION_NOT_FOUND = "BidiGenerateContent session not found"
+EXPLICIT_ACTIVITY_WITH_VAD = (
+    "Explicit activity control is not supported when automatic activity detection is enabled."
+)
+
+
+def model_not_found(model: str, version: str) -> str:
+    return (
+        f"{model} is not found for API version {version}, or is not supported for "
+        "bidiGenerateContent. Call ListModels to see the list of available models and their "
+        "supported methods."
+    )
+
+
+def cut_reason(reason: str) -> str:
+    """Cut a reason to 123 UTF-8 bytes without splitting a character."""
+    raw = reason.encode("utf-8")
+    if len(raw) <= MAX_REASON_BYTES:
+        return reason
+    return raw[:MAX_REASON_BYTES].decode("utf-8", errors="ignore")
+
+
+class LiveError(Exception):
+    """Ends one session with a WebSocket close code and a reason, as Google's service does."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = cut_reason(reason)
+
+    @classmethod
+    def invalid_argument(cls, detail: str = INVALID_ARGUMENT) -> LiveError:
+        return cls(1007, detail)
+
+    @classmethod
+    def internal(cls) -> LiveError:
+        return cls(1011, INTERNAL)

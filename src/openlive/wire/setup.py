@@ -1,0 +1,214 @@
+"""BidiGenerateContentSetup and everything it holds (proto names, both casings accepted)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator
+
+from .base import WireModel
+from .content import Content
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+SchemaType = Annotated[
+    Literal["TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"],
+    BeforeValidator(_upper),  # real clients send lowercase JSON-schema types ("object")
+]
+
+
+class Schema(WireModel):
+    """The OpenAPI subset of function parameters. Unknown keys are refused, as by Google."""
+
+    type: SchemaType | None = None
+    format: str | None = None
+    title: str | None = None
+    description: str | None = None
+    nullable: bool | None = None
+    enum: list[str] | None = None
+    max_items: int | None = None
+    min_items: int | None = None
+    properties: dict[str, Schema] | None = None
+    required: list[str] | None = None
+    min_properties: int | None = None
+    max_properties: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    example: Any = None
+    any_of: list[Schema] | None = None
+    property_ordering: list[str] | None = None
+    default: Any = None
+    items: Schema | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class FunctionDeclaration(WireModel):
+    name: str | None = None
+    description: str | None = None
+    parameters: Schema | None = None
+    parameters_json_schema: Any = None
+    response: Schema | None = None
+    response_json_schema: Any = None
+    behavior: Literal["UNSPECIFIED", "BLOCKING", "NON_BLOCKING"] | None = None
+
+
+class Tool(WireModel):
+    function_declarations: list[FunctionDeclaration] | None = None
+    google_search: dict[str, Any] | None = None
+    google_search_retrieval: dict[str, Any] | None = None
+    code_execution: dict[str, Any] | None = None
+    url_context: dict[str, Any] | None = None
+    google_maps: dict[str, Any] | None = None
+    computer_use: dict[str, Any] | None = None
+    file_search: dict[str, Any] | None = None
+
+
+class PrebuiltVoiceConfig(WireModel):
+    voice_name: str | None = None
+
+
+class VoiceConfig(WireModel):
+    prebuilt_voice_config: PrebuiltVoiceConfig | None = None
+
+
+class SpeechConfig(WireModel):
+    voice_config: VoiceConfig | None = None
+    language_code: str | None = None
+    multi_speaker_voice_config: dict[str, Any] | None = None
+
+
+class ThinkingConfig(WireModel):
+    include_thoughts: bool | None = None
+    thinking_budget: int | None = None
+    thinking_level: str | None = None
+
+
+class TranslationConfig(WireModel):
+    target_language_code: str | None = None
+    echo_target_language: bool | None = None
+
+
+Modality = Literal["MODALITY_UNSPECIFIED", "TEXT", "IMAGE", "AUDIO"]
+MediaResolution = Literal[
+    "MEDIA_RESOLUTION_UNSPECIFIED",
+    "MEDIA_RESOLUTION_LOW",
+    "MEDIA_RESOLUTION_MEDIUM",
+    "MEDIA_RESOLUTION_HIGH",
+]
+
+
+class GenerationConfig(WireModel):
+    candidate_count: int | None = None
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    seed: int | None = None
+    response_modalities: list[Modality] | None = None
+    speech_config: SpeechConfig | None = None
+    media_resolution: MediaResolution | None = None
+    thinking_config: ThinkingConfig | None = None
+    enable_affective_dialog: bool | None = None
+    translation_config: TranslationConfig | None = None
+    # In the proto but not supported by Live models: accepted, logged, not honoured.
+    response_logprobs: bool | None = None
+    logprobs: int | None = None
+    response_mime_type: str | None = None
+    response_schema: Schema | None = None
+    response_json_schema: Any = None
+    stop_sequences: list[str] | None = None
+    routing_config: dict[str, Any] | None = None
+    audio_timestamp: bool | None = None
+
+
+class AutomaticActivityDetection(WireModel):
+    disabled: bool | None = None
+    start_of_speech_sensitivity: (
+        Literal["START_SENSITIVITY_UNSPECIFIED", "START_SENSITIVITY_HIGH", "START_SENSITIVITY_LOW"]
+        | None
+    ) = None
+    end_of_speech_sensitivity: (
+        Literal["END_SENSITIVITY_UNSPECIFIED", "END_SENSITIVITY_HIGH", "END_SENSITIVITY_LOW"] | None
+    ) = None
+    prefix_padding_ms: int | None = None
+    silence_duration_ms: int | None = None
+
+
+class RealtimeInputConfig(WireModel):
+    automatic_activity_detection: AutomaticActivityDetection | None = None
+    activity_handling: (
+        Literal["ACTIVITY_HANDLING_UNSPECIFIED", "START_OF_ACTIVITY_INTERRUPTS", "NO_INTERRUPTION"]
+        | None
+    ) = None
+    turn_coverage: (
+        Literal[
+            "TURN_COVERAGE_UNSPECIFIED",
+            "TURN_INCLUDES_ONLY_ACTIVITY",
+            "TURN_INCLUDES_ALL_INPUT",
+            "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO",
+        ]
+        | None
+    ) = None
+
+
+class SessionResumptionConfig(WireModel):
+    handle: str | None = None
+
+
+class SlidingWindow(WireModel):
+    target_tokens: int | None = None
+
+
+class ContextWindowCompressionConfig(WireModel):
+    trigger_tokens: int | None = None
+    sliding_window: SlidingWindow | None = None
+
+
+class AudioTranscriptionConfig(WireModel):
+    language_codes: list[str] | None = None
+
+
+class ProactivityConfig(WireModel):
+    proactive_audio: bool | None = None
+    proactive_video: bool | None = None
+
+
+class HistoryConfig(WireModel):
+    initial_history_in_client_content: bool | None = None
+
+
+class Setup(WireModel):
+    """The first client message. Vertex-only fields (safetySettings…) are unknown here, as on
+    the Gemini Developer API."""
+
+    model: str | None = None
+    generation_config: GenerationConfig | None = None
+    system_instruction: Content | None = None
+    tools: list[Tool] | None = None
+    realtime_input_config: RealtimeInputConfig | None = None
+    session_resumption: SessionResumptionConfig | None = None
+    context_window_compression: ContextWindowCompressionConfig | None = None
+    input_audio_transcription: AudioTranscriptionConfig | None = None
+    output_audio_transcription: AudioTranscriptionConfig | None = None
+    proactivity: ProactivityConfig | None = None
+    history_config: HistoryConfig | None = None
+
+    def response_modality(self) -> str:
+        """"TEXT" or "AUDIO" (the Gemini API's default when none is given)."""
+        mods = self.generation_config and self.generation_config.response_modalities
+        return mods[0] if mods else "AUDIO"
+
+    def function_declarations(self) -> list[FunctionDeclaration]:
+        return [d for t in self.tools or () for d in t.function_declarations or ()]
+
+    def automatic_vad_enabled(self) -> bool:
+        cfg = self.realtime_input_config
+        aad = cfg and cfg.automatic_activity_detection
+        return not (aad and aad.disabled)
