@@ -91,6 +91,19 @@ class WireModel(BaseModel):
                     raise PydanticCustomError("unknown_name", "{name}", {"name": key})
         return data
 
+    def set_paths(self, prefix: str = "") -> list[str]:
+        """Dotted snake_case paths of the fields the sender set, leaves only:
+        ``["generation_config.temperature", "tools"]``."""
+        paths: list[str] = []
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            path = f"{prefix}{name}"
+            if isinstance(value, WireModel) and value.model_fields_set:
+                paths.extend(value.set_paths(path + "."))
+            elif value is not None:
+                paths.append(path)
+        return sorted(paths)
+
     def to_json_dict(self) -> dict[str, Any]:
         """The camelCase JSON object this model stands for (None fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)

@@ -58,7 +58,11 @@ def parse_server_frame(frame: str | bytes) -> ServerMessage:
 
 
 def proto_path(loc: tuple[Any, ...]) -> str:
-    """('setup', 'generationConfig', 'responseModalities', 0) -> 'setup.generation_config.response_modalities[0]'"""
+    """Google's snake_case field path of a pydantic error location.
+
+    ('setup', 'generationConfig', 'responseModalities', 0)
+    -> 'setup.generation_config.response_modalities[0]'
+    """
     out = ""
     for item in loc:
         if isinstance(item, int):

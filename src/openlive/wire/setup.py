@@ -15,7 +15,9 @@ def _upper(value: Any) -> Any:
 
 
 SchemaType = Annotated[
-    Literal["TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"],
+    Literal[
+        "TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"
+    ],
     BeforeValidator(_upper),  # real clients send lowercase JSON-schema types ("object")
 ]
 

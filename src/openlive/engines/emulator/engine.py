@@ -18,6 +18,11 @@ from . import script as sc
 log = logging.getLogger("openlive.emulator")
 
 
+# Setup fields the emulator acts on; the rest are accepted and logged.
+HONOURED = ("model", "generation_config.response_modalities", "system_instruction",
+            "tools", "realtime_input_config.activity_handling")
+
+
 def estimate_tokens(text: str) -> int:
     """About 4 characters a token, as Google's docs estimate for English."""
     return math.ceil(len(text) / 4) if text else 0
@@ -56,6 +61,9 @@ class EmulatorEngine(Engine):
         return ["openlive-emulator"]
 
     def open_session(self, setup: Setup, model: str) -> EngineSession:
+        ignored = [p for p in setup.set_paths() if not p.startswith(HONOURED)]
+        if ignored:
+            log.info("accepted, not honoured by the emulator: %s", ", ".join(ignored))
         if setup.response_modality() == "AUDIO":
             log.info("session asked for AUDIO replies: the emulator answers in TEXT until the "
                      "speech stages are installed (openlive[local])")
