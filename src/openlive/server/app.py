@@ -18,6 +18,7 @@ from .routes import match_live_path, match_models_path
 
 log = logging.getLogger("openlive.server")
 
+LIVE_SERVER: web.AppKey[LiveServer] = web.AppKey("openlive", "LiveServer")  # type: ignore[name-defined]
 MAX_CLIENT_MESSAGE = 16 * 1024 * 1024  # a client frame larger than this closes with 1009
 
 
@@ -42,7 +43,7 @@ class LiveServer:
 
     def make_app(self) -> web.Application:
         app = web.Application()
-        app["openlive"] = self
+        app[LIVE_SERVER] = self
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_shutdown.append(self._on_shutdown)
         return app

@@ -48,8 +48,9 @@ def client_message_from_dict(data: dict[str, Any]) -> ClientMessage:
 
 
 def encode_server_message(message: ServerMessage) -> bytes:
-    """camelCase JSON, None fields left out, bytes as standard base64."""
-    return message.model_dump_json(exclude_none=True).encode("utf-8")
+    """camelCase JSON, None fields left out, bytes as standard base64. ASCII only, as Google
+    sends it (non-ASCII as \\uXXXX): the cookbook's raw client decodes frames as ASCII."""
+    return message.model_dump_json(exclude_none=True, ensure_ascii=True).encode("ascii")
 
 
 def parse_server_frame(frame: str | bytes) -> ServerMessage:

@@ -1,0 +1,213 @@
+"""Replays the official SDKs' captured frames (captures/*.jsonl) over a raw WebSocket.
+
+The captures (copied from the shared fixtures, spec/sdk-wire.md) hold, for each connection
+google-genai 3.4.0 or @google/genai 2.32.0 made, its handshake (with the exact request path,
+``//ws/…``, ``?key=``/``?access_token=`` included) and every frame it sent. Audio/video
+``data`` values were cut to placeholders like ``"AABg...<2136 chars b64>"``; frames holding
+one are left out, never whole connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+pytestmark = pytest.mark.interop
+
+CAPTURES = Path(__file__).parent / "captures"
+TRUNCATED = "...<"
+TIMEOUT = 20
+EXPLICIT_ACTIVITY_WITH_VAD = (
+    "Explicit activity control is not supported when automatic activity detection is enabled.")
+
+
+def load_connections() -> list[tuple[str, str, list[str]]]:
+    """(capture name, raw request path, client->server frames as sent) per connection."""
+    files = sorted(CAPTURES.glob("*.jsonl"))
+    assert len(files) >= 60, f"SDK captures missing from {CAPTURES}"
+    out = []
+    for path in files:
+        paths: dict[Any, str] = {}
+        frames: dict[Any, list[str]] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            conn = rec.get("conn")
+            if rec.get("event") == "handshake":
+                paths[conn] = rec["raw_path"]
+                frames[conn] = []
+            elif rec.get("dir") == "client->server":
+                frames[conn].append(json.dumps(rec["json"]))
+        for conn, raw_path in paths.items():
+            out.append((f"{path.stem}#{conn}", raw_path, frames[conn]))
+    return out
+
+
+CONNECTIONS = load_connections()
+
+
+def unique_setups() -> list[str]:
+    seen: dict[str, None] = {}
+    for _, _, frames in CONNECTIONS:
+        for frame in frames:
+            if json.loads(frame).keys() == {"setup"}:
+                seen.setdefault(frame)
+    return list(seen)
+
+
+def vad_disabled(setup: dict[str, Any]) -> bool:
+    s = setup["setup"]
+    cfg = s.get("realtimeInputConfig") or s.get("realtime_input_config") or {}
+    aad = cfg.get("automaticActivityDetection") or cfg.get("automatic_activity_detection") or {}
+    return bool(aad.get("disabled"))
+
+
+def explicit_activity(frame: dict[str, Any]) -> bool:
+    rt = frame.get("realtimeInput") or frame.get("realtime_input") or {}
+    return any(k in rt for k in ("activityStart", "activity_start", "activityEnd",
+                                 "activity_end"))
+
+
+async def open_with_setup(url: str, setup: str) -> tuple[ClientConnection, Any]:
+    """Connect and send the setup; the first server message, or ("closed", code, reason)."""
+    ws = await connect(url, max_size=None)
+    await ws.send(setup)
+    try:
+        first = json.loads(await ws.recv())
+    except ConnectionClosed as exc:
+        assert exc.rcvd is not None, "closed without a close frame"
+        first = ("closed", exc.rcvd.code, exc.rcvd.reason)
+    return ws, first
+
+
+async def expect_close(ws: ClientConnection) -> tuple[int, str]:
+    with pytest.raises(ConnectionClosed) as info:
+        while True:
+            await ws.recv()
+    assert info.value.rcvd is not None, "closed without a close frame"
+    return info.value.rcvd.code, info.value.rcvd.reason
+
+
+async def probe(ws: ClientConnection, word: str) -> str:
+    """Send a realtime text turn and read until the turn that answers it is complete; the
+    text of that turn (it may also hold user text left pending by an earlier
+    turnComplete:false)."""
+    await ws.send(json.dumps({"realtimeInput": {"text": word}}))
+    text = ""
+    while True:
+        msg = json.loads(await ws.recv())
+        content = msg.get("serverContent", {})
+        for part in content.get("modelTurn", {}).get("parts", []):
+            text += part.get("text", "")
+        if content.get("turnComplete"):
+            if text.endswith(word):
+                return text
+            text = ""
+
+
+async def test_every_captured_setup_gets_setup_complete(serve):
+    """Each distinct setup frame either SDK sent (every LiveConnectConfig option captured)
+    is answered with setupComplete; the one tuned-model name gets Google's 1008."""
+    server = await serve()
+    url = f"ws://127.0.0.1:{server.port}//ws/google.ai.generativelanguage.v1beta." \
+          "GenerativeService.BidiGenerateContent?key=test"
+    setups = unique_setups()
+    assert len(setups) >= 30
+
+    async def one(setup: str) -> tuple[str, Any]:
+        ws, first = await open_with_setup(url, setup)
+        await ws.close()
+        return setup, first
+
+    async with asyncio.timeout(TIMEOUT):
+        results = await asyncio.gather(*(one(s) for s in setups))
+    for setup, result in results:
+        if json.loads(setup)["setup"]["model"].startswith("tunedModels/"):
+            assert result[:2] == ("closed", 1008), (setup, result)
+            assert "tunedModels/my-tuned is not found for API version v1beta" in result[2]
+        else:
+            assert result == {"setupComplete": {}}, (setup, result)
+
+
+@pytest.mark.parametrize("binary_frames", [True, False], ids=["binary", "text"])
+async def test_replay_captured_sessions(serve, binary_frames):
+    """Every captured connection is replayed on its own captured request path (so
+    ``//ws/…``, ``/prefix/ws/…``, all three API versions, ``?key=``, ``?access_token=`` and
+    ``…Constrained``), frame by frame, and must still answer a text turn at the end.
+
+    Explicit activityStart/activityEnd with automatic VAD enabled (the flow captures do
+    that) must close 1007 with Google's reason; the replay then reconnects and goes on.
+    """
+    server = await serve(binary_frames=binary_frames)
+    base = f"ws://127.0.0.1:{server.port}"
+    sent = skipped_truncated = activity_closes = 0
+
+    async def replay(name: str, raw_path: str, frames: list[str]) -> None:
+        nonlocal sent, skipped_truncated, activity_closes
+        setup, rest = frames[0], frames[1:]
+        assert json.loads(setup).keys() == {"setup"}, name
+        if json.loads(setup)["setup"]["model"].startswith("tunedModels/"):
+            return  # covered by test_every_captured_setup_gets_setup_complete
+        ws, first = await open_with_setup(base + raw_path, setup)
+        assert first == {"setupComplete": {}}, (name, first)
+        try:
+            for frame in rest:
+                if TRUNCATED in frame:
+                    skipped_truncated += 1
+                    continue
+                sent += 1
+                await ws.send(frame)
+                if explicit_activity(json.loads(frame)) and not vad_disabled(json.loads(setup)):
+                    code, reason = await expect_close(ws)
+                    assert (code, reason) == (1007, EXPLICIT_ACTIVITY_WITH_VAD), (name, frame)
+                    activity_closes += 1
+                    ws, first = await open_with_setup(base + raw_path, setup)
+                    assert first == {"setupComplete": {}}, (name, first)
+            try:
+                text = await probe(ws, f"probe-{name}")
+            except ConnectionClosed as exc:
+                pytest.fail(f"{name}: the server closed during replay: {exc}")
+            assert text.startswith("You said: "), (name, text)
+        finally:
+            await ws.close()
+
+    async with asyncio.timeout(TIMEOUT):
+        await asyncio.gather(*(replay(*c) for c in CONNECTIONS))
+    print(f"replayed {sent} frames, {skipped_truncated} truncated left out, "
+          f"{activity_closes} activity closes")
+    assert sent >= 60
+    assert skipped_truncated >= 15  # the audio/video frames of the flow captures
+    assert activity_closes >= 4
+
+
+async def test_replayed_flow_answers_each_turn(serve):
+    """The Python flow capture turn by turn: the emulator echoes each user turn, and the
+    turnComplete:false + turnComplete:true pair is answered once with the user text."""
+    server = await serve()
+    (name, raw_path, frames), = [c for c in CONNECTIONS if c[0].startswith("py-flow-text#")]
+    async with asyncio.timeout(TIMEOUT):
+        ws, first = await open_with_setup(f"ws://127.0.0.1:{server.port}{raw_path}", frames[0])
+        assert first == {"setupComplete": {}}
+        answers = []
+        try:
+            for frame in frames[1:4]:  # Hello there / history (false) / turnComplete only
+                await ws.send(frame)
+                if json.loads(frame)["client_content"].get("turnComplete") is False:
+                    continue
+                text = ""
+                while True:
+                    msg = json.loads(await ws.recv())
+                    content = msg.get("serverContent", {})
+                    for part in content.get("modelTurn", {}).get("parts", []):
+                        text += part.get("text", "")
+                    if content.get("turnComplete"):
+                        break
+                answers.append(text)
+        finally:
+            await ws.close()
+    assert answers == ["You said: Hello there", "You said: My name is Ann."]
