@@ -43,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"openlive {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _serve_parser(sub)
+    from .client.cli import COMMANDS as CLIENT_COMMANDS
+    from .client.cli import add_client_parsers, run_client_command
+    add_client_parsers(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args, parser)
+    if args.command in CLIENT_COMMANDS:
+        return run_client_command(args)
     parser.print_help()
     return 2
 
