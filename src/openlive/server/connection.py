@@ -16,7 +16,7 @@ from ..session import events as ev
 from ..session.state import LiveSession
 from ..wire.codec import encode_server_message
 from ..wire.content import Content, FunctionCall, FunctionResponse
-from ..wire.errors import LiveError
+from ..wire.errors import DEADLINE_EXCEEDED, LiveError, cut_reason
 from ..wire.server_messages import UsageMetadata
 from ..wire.setup import Setup
 
@@ -43,6 +43,7 @@ class Connection:
         self._turn_tasks: dict[int, asyncio.Task[None]] = {}
         self._tool_waiters: dict[str, asyncio.Future[FunctionResponse]] = {}
         self._closing = False
+        self._deadline: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- main loop
 
@@ -94,9 +95,20 @@ class Connection:
         self.session.close()
         log.info("%s closing: %d %s", self.label, code, reason)
         if not self.ws.closed:
-            await self.ws.close(code=code, message=reason.encode("utf-8"))
+            # a close frame holds at most 123 bytes of reason (engines may pass longer ones)
+            await self.ws.close(code=code, message=cut_reason(reason).encode("utf-8"))
+
+    def close_after(self, seconds: float, code: int, reason: str) -> None:
+        if self._deadline is None:
+            self._deadline = asyncio.create_task(self._close_later(seconds, code, reason))
+
+    async def _close_later(self, seconds: float, code: int, reason: str) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(code, reason)
 
     async def _teardown(self) -> None:
+        if self._deadline is not None and not self._closing:
+            self._deadline.cancel()
         self.session.close()
         for task in list(self._turn_tasks.values()):
             task.cancel()
@@ -162,6 +174,11 @@ class Connection:
         await self.flush()
 
 
+def _seconds(duration: str) -> float:
+    """A proto Duration ("50s", "1.5s") in seconds."""
+    return float(duration.strip().rstrip("s") or 0)
+
+
 class _ConnectionTurn:
     """The engine's handle on one model turn (implements engines.base.Turn)."""
 
@@ -194,7 +211,9 @@ class _ConnectionTurn:
         await self._conn._after(lambda: self._conn.session.complete_turn(self.turn_id, usage))
 
     async def go_away(self, time_left: str) -> None:
+        """goAway now; when ``time_left`` runs out the connection closes as Google's does."""
         await self._conn._after(lambda: self._conn.session.go_away(time_left))
+        self._conn.close_after(_seconds(time_left), 1011, DEADLINE_EXCEEDED)
 
     async def close(self, code: int, reason: str) -> None:
         await self._conn.flush()

@@ -202,6 +202,7 @@ class LiveSession:
         self._start_turn()
 
     def _start_turn(self) -> None:
+        self._queued_turn = False  # this turn answers everything unanswered, queued or not
         turn_id = next(self._turn_ids)
         self.turn = ModelTurn(turn_id=turn_id)
         contents, self._unanswered = self._unanswered, []
