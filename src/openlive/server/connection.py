@@ -57,8 +57,10 @@ class Connection:
                         await self.flush()
                         await self.close(exc.code, exc.reason)
                         break
-                    self._dispatch_events()
-                    await self.flush()
+                    if self.session.events:
+                        self._dispatch_events()
+                    if self.session.outbox:  # nothing to send for most audio frames
+                        await self.flush()
                 elif msg.type == WSMsgType.ERROR:
                     log.info("%s connection error: %s", self.label, self.ws.exception())
                     break

@@ -34,12 +34,12 @@ def decode_base64(value: Any) -> bytes:
         return bytes(value)
     if not isinstance(value, str):
         raise PydanticCustomError("bytes_type", "expected a base64 string")
-    text = value.translate(_URLSAFE_TO_STD)
+    text = value.translate(_URLSAFE_TO_STD) if "-" in value or "_" in value else value
     missing = -len(text) % 4
     if missing:
         text += "=" * missing
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise PydanticCustomError("bytes_type", "invalid base64") from None
 
