@@ -39,7 +39,9 @@ from ..wire.setup import Setup
 from . import events as ev
 from .models import ModelCatalog
 
-MAX_TEXT_PART = 256 * 1024  # keeps every server message far below the SDKs' 1 MiB limit
+# Every server message must stay under the Python SDK's 1 MiB frame limit. JSON is sent
+# ASCII-escaped, where one character can take 12 bytes (an emoji as two \uXXXX escapes).
+MAX_TEXT_PART = 64 * 1024
 
 
 class Phase(Enum):
