@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test install install-dev lint bench clean
+.PHONY: serve test install install-dev lint bench clean redis-server
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ tests/interop/js/node_modules/.installed: tests/interop/js/package.json tests/in
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev tests/interop/js/node_modules/.installed
+install-dev: $(VENV)/.installed-dev tests/interop/js/node_modules/.installed redis-server
+
+# The Redis store's tests start their own redis-server: Debian's package, when not on PATH.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y redis-server; }
 
 serve: install
 	$(VENV)/bin/openlive serve --port $(PORT) $(ARGS)

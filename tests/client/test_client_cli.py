@@ -54,7 +54,10 @@ async def test_chat_json_prints_raw_server_messages(serve) -> None:
         rc, out, err = await run_cli("chat", "--url", server.http_url, "--json", "-q",
                                      stdin="hi\n")
     assert rc == 0, err
-    lines = [json.loads(line) for line in out.splitlines()]
+    every = [json.loads(line) for line in out.splitlines()]
+    # the client asks for sessionResumption, so the server's handle updates are printed too
+    assert any(m.get("sessionResumptionUpdate", {}).get("resumable") for m in every)
+    lines = [m for m in every if "sessionResumptionUpdate" not in m]
     assert lines[0] == {"setupComplete": {}}
     assert lines[1] == {"serverContent": {"modelTurn": {"role": "model",
                                                         "parts": [{"text": "You said: hi"}]}}}
@@ -73,8 +76,9 @@ async def test_chat_reports_refusal_and_close_faults(serve) -> None:
                                      stdin="hello\n")
         assert rc == 1
         assert "session refused: 1007 API key not valid. Please pass a valid API key." in err
+        # --no-resume: with resumption the client would resume after the 1011 and go on
         rc, out, err = await run_cli("chat", "--url", server.http_url, "--api-key", "k",
-                                     stdin="go away now\ncrash\nnever sent\n")
+                                     "--no-resume", stdin="go away now\ncrash\nnever sent\n")
     assert rc == 1
     assert out.startswith("ok\n")
     assert "server sent goAway (10s left)" in err

@@ -93,10 +93,10 @@ async def test_go_away_is_delivered_and_the_session_goes_on(serve) -> None:
             turn = await until_turn_complete(session)
             assert [m.go_away.time_left for m in turn if m.go_away] == ["10s"]
             assert text_of(turn) == "still here"
-            # no resumption handle from this server yet: the client stays on this connection
+            # the server gave a resumption handle: the client resumes on a new connection
             await session.send_text("second")
             assert text_of(await until_turn_complete(session)) == "You said: second"
-            assert session.reconnects == 0
+            assert session.reconnects == 1
 
 
 async def test_streamed_chunks_arrive_in_order(serve) -> None:

@@ -58,6 +58,11 @@ class Engine(ABC):
         """Model names served beyond the gemini-* family."""
         return []
 
+    def count_tokens(self, content: Content) -> int:
+        """Tokens in one history entry, by this engine's tokenizer (context compression)."""
+        from ..session.state import estimate_tokens
+        return estimate_tokens(content)
+
     @abstractmethod
     def open_session(self, setup: Setup, model: str) -> EngineSession: ...
 

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from .. import __version__
 from ..engines.base import Engine
+from ..session import tokens as tk
+from ..session.limits import Limits
 from ..session.models import ModelCatalog
 from ..session.state import LiveSession
-from .auth import Credentials, KeyChecker
+from ..store import MemoryStore, Store
+from ..wire.errors import LiveError
+from .auth import Credentials, KeyChecker, fingerprint
+from .auth_tokens import create_auth_token, match_auth_tokens_path
 from .connection import Connection
+from .limits import KeyLimiter
 from .routes import match_live_path, match_models_path
 
 log = logging.getLogger("openlive.server")
@@ -28,6 +35,11 @@ class ServerConfig:
     binary_frames: bool = True  # like Google: every server message is a binary frame
     compression: bool = True  # permessage-deflate, offered by both SDKs
     max_message_bytes: int = MAX_CLIENT_MESSAGE
+    store: Store | None = None  # resumable sessions and ephemeral tokens (default: memory)
+    limits: Limits = field(default_factory=Limits)
+    max_sessions_per_key: int | None = None  # concurrent sessions per API key
+    max_starts_per_minute: int | None = None  # session starts per API key per minute
+    allow_origins: list[str] = field(default_factory=list)  # browser Origins; empty = any
 
 
 class LiveServer:
@@ -38,6 +50,9 @@ class LiveServer:
         self.config = config or ServerConfig()
         self.keys = KeyChecker(self.config.api_keys)
         self.catalog = ModelCatalog(engine.served_models())
+        self.store: Store = self.config.store or MemoryStore()
+        self.limiter = KeyLimiter(self.config.max_sessions_per_key,
+                                  self.config.max_starts_per_minute)
         self.active: set[Connection] = set()
         self._ids = itertools.count(1)
 
@@ -45,16 +60,39 @@ class LiveServer:
         app = web.Application()
         app[LIVE_SERVER] = self
         app.router.add_route("*", "/{tail:.*}", self.handle)
+        app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
+        app.on_cleanup.append(self._on_cleanup)
+        app.on_response_prepare.append(self._cors_headers)
         return app
+
+    def _origin_allowed(self, origin: str | None) -> bool:
+        allowed = self.config.allow_origins
+        return not allowed or origin is None or "*" in allowed or origin in allowed
+
+    async def _cors_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        """CORS on the REST routes (the WebSocket upgrade has no CORS, only Origin)."""
+        origin = request.headers.get("Origin")
+        if origin is None or response.status == 101 or not self._origin_allowed(origin):
+            return
+        response.headers["Access-Control-Allow-Origin"] = (
+            "*" if not self.config.allow_origins else origin)
+        if self.config.allow_origins:
+            response.headers["Vary"] = "Origin"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        if request.method == "OPTIONS" and request.headers.get("Origin"):
+            return self._preflight(request)
         route = match_live_path(path)
         if route is not None:
             if request.method != "GET":
                 raise web.HTTPMethodNotAllowed(request.method, ["GET"])
-            return await self._live(request, route.api_version)
+            return await self._live(request, route.api_version, route.constrained)
+        if match_auth_tokens_path(path) is not None:
+            if request.method != "POST":
+                raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+            return await create_auth_token(self, request)
         models = match_models_path(path)
         if models is not None and request.method == "GET":
             return self._models(*models)
@@ -66,7 +104,38 @@ class LiveServer:
                        "message": f"openlive: no route for {request.method} {path}"}},
             status=404)
 
-    async def _live(self, request: web.Request, api_version: str) -> web.StreamResponse:
+    def _preflight(self, request: web.Request) -> web.Response:
+        origin = request.headers.get("Origin")
+        if not self._origin_allowed(origin):
+            return web.Response(status=403, text="origin not allowed")
+        asked = request.headers.get("Access-Control-Request-Headers", "")
+        return web.Response(status=204, headers={
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": asked or "content-type, x-goog-api-key, "
+                                                     "x-goog-api-client, authorization",
+            "Access-Control-Max-Age": "3600",
+        })
+
+    async def _admission(self, creds: Credentials, constrained: bool,
+                         now: float) -> tuple[LiveError | None, dict | None, str]:
+        """(error to close with after the first frame, token record, per-key id)."""
+        if constrained and creds.access_token and not creds.api_key:
+            record = await self.store.load_token(creds.access_token, now)
+            refused = tk.token_error(record, now)
+            if refused is not None or record is None:
+                return refused, None, "?"
+            return None, record, record.get("key") or fingerprint(creds.access_token)
+        refused = self.keys.check(creds)
+        key_id = fingerprint(creds.api_key) if creds.api_key else "anonymous"
+        return refused, None, key_id
+
+    async def _live(self, request: web.Request, api_version: str,
+                    constrained: bool = False) -> web.StreamResponse:
+        if not self._origin_allowed(request.headers.get("Origin")):
+            return web.json_response(
+                {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                           "message": "openlive: this Origin is not allowed (--allow-origin)"}},
+                status=403)
         ws = web.WebSocketResponse(
             autoping=True, heartbeat=None, compress=self.config.compression,
             max_msg_size=self.config.max_message_bytes)
@@ -77,18 +146,29 @@ class LiveServer:
                 status=400)
         await ws.prepare(request)
         creds = Credentials.from_request(request.query, request.headers)
+        now = time.time()
+        auth_error, token, key_id = await self._admission(creds, constrained, now)
+        counted = False
+        if auth_error is None:
+            auth_error = self.limiter.acquire(key_id, now)
+            counted = auth_error is None
         session = LiveSession(api_version=api_version, catalog=self.catalog,
-                              auth_error=self.keys.check(creds))
+                              auth_error=auth_error, now=now, limits=self.config.limits,
+                              token=token, count_tokens=self.engine.count_tokens)
         label = f"[session {next(self._ids)}]"
         peer = request.remote or "?"
-        log.info("%s connected from %s (%s)", label, peer, api_version)
+        log.info("%s connected from %s (%s%s)", label, peer, api_version,
+                 ", ephemeral token" if token else "")
         conn = Connection(ws, session, self.engine, binary_frames=self.config.binary_frames,
-                          label=label)
+                          label=label, store=self.store,
+                          handle_ttl=self.config.limits.handle_ttl)
         self.active.add(conn)
         try:
             await conn.run()
         finally:
             self.active.discard(conn)
+            if counted:
+                self.limiter.release(key_id)
             log.info("%s disconnected (close code %s)", label, ws.close_code)
         return ws
 
@@ -114,7 +194,13 @@ class LiveServer:
                                       f"{api_version}"}}, status=404)
         return web.json_response(describe(resolved[len("models/"):]))
 
+    async def _on_startup(self, app: web.Application) -> None:
+        await self.store.open()
+
     async def _on_shutdown(self, app: web.Application) -> None:
         for conn in list(self.active):
             await conn.close(1001, "server shutting down")
         await self.engine.aclose()
+
+    async def _on_cleanup(self, app: web.Application) -> None:
+        await self.store.aclose()

@@ -19,7 +19,7 @@ from ..wire.errors import LiveError
 @dataclass(frozen=True)
 class Credentials:
     api_key: str | None = None
-    access_token: str | None = None  # ephemeral tokens (auth_tokens/…): a later feature
+    access_token: str | None = None  # ephemeral tokens (auth_tokens/…), on …Constrained
 
     @classmethod
     def from_request(cls, query: Mapping[str, str], headers: Mapping[str, str]) -> Credentials:
@@ -58,5 +58,5 @@ class KeyChecker:
                 ok |= hmac.compare_digest(given, key)
             return None if ok else LiveError(1007, errors.API_KEY_INVALID)
         if creds.access_token:
-            return LiveError(1007, errors.API_KEY_INVALID)  # no token store yet
+            return LiveError(1007, errors.API_KEY_INVALID)  # tokens open …Constrained only
         return LiveError(1008, errors.UNREGISTERED_CALLER)

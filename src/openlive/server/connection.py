@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
 from ..engines.base import Engine, EngineSession
 from ..session import events as ev
-from ..session.state import LiveSession
+from ..session.state import LiveSession, Phase
+from ..store.base import Store
 from ..wire.codec import encode_server_message
 from ..wire.content import Content, FunctionCall, FunctionResponse
 from ..wire.errors import DEADLINE_EXCEEDED, LiveError, cut_reason
@@ -32,8 +34,16 @@ class Connection:
         *,
         binary_frames: bool = True,
         label: str = "",
+        store: Store | None = None,
+        handle_ttl: float = 7200.0,
     ) -> None:
         self.ws = ws
+        self.store = store
+        self.handle_ttl = handle_ttl
+        self._saves: set[asyncio.Task[None]] = set()
+        self._issued: str | None = None  # the last handle this connection stored
+        self._limits_task: asyncio.Task[None] | None = None
+        self._rearm = asyncio.Event()
         self.session = session
         self.engine = engine
         self.binary_frames = binary_frames
@@ -48,15 +58,20 @@ class Connection:
     # ----------------------------------------------------------------- main loop
 
     async def run(self) -> None:
+        self._arm_limits()
         try:
             async for msg in self.ws:
                 if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     try:
                         self.session.receive_frame(msg.data)
+                        if self.session.admission is not None:
+                            await self._admit()
                     except LiveError as exc:
                         await self.flush()
                         await self.close(exc.code, exc.reason)
                         break
+                    if self.session.deadline_changed:
+                        self._rearm.set()
                     if self.session.events:
                         self._dispatch_events()
                     if self.session.outbox:  # nothing to send for most audio frames
@@ -108,10 +123,88 @@ class Connection:
         await asyncio.sleep(seconds)
         await self.close(code, reason)
 
+    # ------------------------------------------------- resumption, tokens, limits
+
+    async def _admit(self) -> None:
+        """Fetch what the session core asked for (stored session, token use), then let it
+        decide (it raises LiveError to refuse)."""
+        admission = self.session.admission
+        assert admission is not None
+        snapshot, spent = None, False
+        if self.store is not None:
+            if admission.handle is not None:
+                found = admission.handle
+                snapshot = await self.store.load_session(found, time.time())
+                for _ in range(16):  # an older handle of the session points at the newest
+                    if snapshot is None or "alias" not in snapshot:
+                        break
+                    found = snapshot["alias"]
+                    snapshot = await self.store.load_session(found, time.time())
+                if snapshot is not None:
+                    self._issued = found  # this connection's first handle supersedes it
+            if admission.spend_token and self.session.token is not None:
+                token = self.session.token
+                spent = await self.store.spend_token(token["name"], int(token.get("uses", 1)))
+        self.session.admit(time.time(), snapshot=snapshot, token_spent=spent)
+        if self.session.resumed:
+            log.info("%s resumed a stored session", self.label)
+
+    def _save_later(self, handle: str) -> None:
+        if self.store is None:
+            return
+        snapshot = self.session.snapshot(time.time() + self.handle_ttl)
+        # the handle this connection issued before now points at the newest (one snapshot
+        # per session is stored; every handle resumes the session's latest state)
+        previous, self._issued = self._issued, handle
+        task = asyncio.create_task(self._save(handle, snapshot, previous))
+        self._saves.add(task)
+        task.add_done_callback(self._saves.discard)
+
+    async def _save(self, handle: str, snapshot: dict, superseded: str | None = None) -> None:
+        assert self.store is not None
+        try:
+            await self.store.save_session(handle, snapshot, snapshot["expires_at"])
+            if superseded is not None:
+                await self.store.save_session(superseded, {"alias": handle},
+                                              snapshot["expires_at"])
+        except Exception:
+            log.exception("%s could not store the session for resumption", self.label)
+
+    def _arm_limits(self) -> None:
+        if self._limits_task is None:
+            self._limits_task = asyncio.create_task(self._watch_limits())
+
+    async def _watch_limits(self) -> None:
+        """Sleep until the session core's next deadline (goAway, then the close)."""
+        session = self.session
+        while session.phase is not Phase.CLOSED and not self._closing:
+            self._rearm.clear()
+            when = session.deadline()
+            wait = None if when is None else max(0.0, when - time.time())
+            try:
+                await asyncio.wait_for(self._rearm.wait(), wait)
+                continue  # something changed (setup, video): read the deadline again
+            except TimeoutError:
+                pass
+            try:
+                session.tick(time.time())
+            except LiveError as exc:
+                await self.flush()
+                await self.close(exc.code, exc.reason)
+                return
+            await self.flush()
+
     async def _teardown(self) -> None:
         if self._deadline is not None and not self._closing:
             self._deadline.cancel()
+        handle = self.session.handle
+        if self.store is not None and handle is not None and self.session.setup is not None:
+            # the last state (pending tool calls included) goes under the last handle
+            if self._saves:
+                await asyncio.gather(*self._saves, return_exceptions=True)
+            await self._save(handle, self.session.snapshot(time.time() + self.handle_ttl))
         self.session.close()
+        self._rearm.set()  # the limits watcher sees the closed session and ends
         for task in list(self._turn_tasks.values()):
             task.cancel()
         for fut in self._tool_waiters.values():
@@ -133,6 +226,9 @@ class Connection:
             if isinstance(event, ev.SetupDone):
                 self.engine_session = self.engine.open_session(event.setup, event.model)
                 log.info("%s setup done: model %s", self.label, event.model)
+            elif isinstance(event, ev.HandleIssued):
+                self._save_later(event.handle)
+                continue
             elif isinstance(event, ev.TurnReady):
                 self._start_turn(event)
             elif isinstance(event, ev.TurnInterrupted):

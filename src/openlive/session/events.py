@@ -63,8 +63,16 @@ class ContextUpdated:
     update: ContextUpdate
 
 
+@dataclass(frozen=True)
+class HandleIssued:
+    """A sessionResumptionUpdate gave the client this handle: store the session under it."""
+
+    handle: str
+
+
 Event = (
     SetupDone
+    | HandleIssued
     | TurnReady
     | TurnInterrupted
     | ToolResponsesReceived

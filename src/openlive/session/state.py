@@ -9,10 +9,12 @@ only, with Google's close code and reason.
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from ..wire import errors
 from ..wire.client_messages import (
@@ -29,6 +31,7 @@ from ..wire.server_messages import (
     GoAway,
     ServerContent,
     ServerMessage,
+    SessionResumptionUpdate,
     SetupComplete,
     ToolCall,
     ToolCallCancellation,
@@ -37,6 +40,8 @@ from ..wire.server_messages import (
 )
 from ..wire.setup import Setup
 from . import events as ev
+from . import tokens as tk
+from .limits import Limits
 from .models import ModelCatalog
 
 # Every server message must stay under the Python SDK's 1 MiB frame limit. JSON is sent
@@ -46,8 +51,35 @@ MAX_TEXT_PART = 64 * 1024
 
 class Phase(Enum):
     AWAIT_SETUP = "await_setup"
+    ADMITTING = "admitting"  # setup received; the I/O edge looks up a handle / spends a token
     LIVE = "live"
     CLOSED = "closed"
+
+
+SNAPSHOT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the I/O edge must fetch before setupComplete: the stored session for ``handle``
+    (``LiveSession.admit(snapshot=…)``) and/or one use of the ephemeral token."""
+
+    handle: str | None
+    spend_token: bool
+
+
+def estimate_tokens(content: Content) -> int:
+    """About 4 characters a token (the default tokenizer; engines pass their own)."""
+    chars = 0
+    for part in content.parts or ():
+        if part.text:
+            chars += len(part.text)
+        elif part.function_call is not None or part.function_response is not None:
+            chars += len(str((part.function_call or part.function_response).model_dump(
+                exclude_none=True)))
+        elif part.inline_data is not None and part.inline_data.data:
+            chars += len(part.inline_data.data) // 8
+    return -(-chars // 4)
 
 
 @dataclass
@@ -58,6 +90,7 @@ class ModelTurn:
     parts: list[Part] = field(default_factory=list)
     pending_calls: dict[str, FunctionCall] = field(default_factory=dict)
     generation_complete: bool = False
+    resumed: bool = False  # restored from a snapshot: no engine task is producing it
 
 
 class LiveSession:
@@ -67,10 +100,27 @@ class LiveSession:
         api_version: str = "v1beta",
         catalog: ModelCatalog | None = None,
         auth_error: LiveError | None = None,
+        now: float = 0.0,
+        limits: Limits | None = None,
+        token: dict[str, Any] | None = None,
+        new_handle: Callable[[], str] | None = None,
+        count_tokens: Callable[[Content], int] | None = None,
     ) -> None:
         self.api_version = api_version
         self.catalog = catalog or ModelCatalog()
         self.auth_error = auth_error
+        self.limits = limits or Limits.none()
+        self.token = token  # the ephemeral token this connection came with (a store record)
+        self.connected_at = now
+        self.session_started = now  # survives resumption (session duration limit)
+        self._new_handle = new_handle or (lambda: str(uuid.uuid4()))
+        self.count_tokens = count_tokens or estimate_tokens
+        self.admission: Admission | None = None
+        self.handle: str | None = None  # the last resumption handle issued
+        self.resumed = False
+        self.video_seen = False
+        self.deadline_changed = True  # the I/O edge re-reads deadline() when set
+        self._go_away_sent = False
         self.phase = Phase.AWAIT_SETUP
         self.setup: Setup | None = None
         self.model: str | None = None
@@ -80,8 +130,8 @@ class LiveSession:
         self.events: deque[ev.Event] = deque()
         self._unanswered: list[Content] = []  # user content since the model last spoke
         self._queued_turn = False  # a user turn that waits (activityHandling NO_INTERRUPTION)
-        self._turn_ids = itertools.count(1)
-        self._call_ids = itertools.count(1)
+        self._next_turn_id = 1
+        self._next_call_id = 1
 
     # ---------------------------------------------------------------- client -> server
 
@@ -116,6 +166,8 @@ class LiveSession:
             self._on_context_update(message.context_update)  # type: ignore[arg-type]
 
     def _on_setup(self, setup: Setup) -> None:
+        if self.token is not None:
+            setup = tk.constrain_setup(setup, self.token)
         if not setup.model:
             raise LiveError(1007, errors.INVALID_ARGUMENT)
         model = self.catalog.resolve(setup.model)
@@ -126,9 +178,46 @@ class LiveSession:
         if mods and (len(set(mods)) > 1 or mods[0] not in ("TEXT", "AUDIO")):
             raise LiveError(1007, errors.INVALID_ARGUMENT)
         self.setup, self.model = setup, model
+        handle = setup.session_resumption and setup.session_resumption.handle
+        if handle or self.token is not None:
+            self.phase = Phase.ADMITTING
+            self.admission = Admission(handle=handle or None,
+                                       spend_token=self.token is not None and not handle)
+            return
+        self._go_live()
+
+    def admit(self, now: float, snapshot: dict[str, Any] | None = None,
+              token_spent: bool = False) -> None:
+        """The I/O edge's answer to :attr:`admission`: the stored session for the handle
+        (None if unknown) and whether a token use was spent. Raises LiveError to refuse."""
+        admission = self.admission
+        if admission is None or self.phase is not Phase.ADMITTING:
+            return
+        self.admission = None
+        try:
+            if admission.spend_token:
+                assert self.token is not None
+                refused = tk.new_session_error(self.token, now)
+                if refused is not None or not token_spent:
+                    raise refused or LiveError(1008, errors.UNREGISTERED_CALLER)
+            if admission.handle is not None:
+                if snapshot is None or snapshot.get("expires_at", 0) <= now:
+                    raise LiveError(1008, errors.SESSION_NOT_FOUND)
+                if snapshot.get("model") != self.model:  # the config may change, not the model
+                    raise LiveError(1007, errors.INVALID_ARGUMENT)
+                self.restore(snapshot)
+        except LiveError:
+            self.phase = Phase.CLOSED
+            raise
+        self._go_live()
+
+    def _go_live(self) -> None:
+        assert self.setup is not None and self.model is not None
         self.phase = Phase.LIVE
+        self.deadline_changed = True
         self.outbox.append(ServerMessage(setup_complete=SetupComplete()))
-        self.events.append(ev.SetupDone(setup=setup, model=model))
+        self.events.append(ev.SetupDone(setup=self.setup, model=self.model))
+        self._resumption_point()
 
     def _on_client_content(self, content: ClientContent) -> None:
         # clientContent is appended unconditionally and interrupts the current generation.
@@ -152,10 +241,13 @@ class LiveSession:
         for chunk in (rt.media_chunks or ())[:1]:  # deprecated: only the first chunk is used
             kind = "video" if (chunk.mime_type or "").startswith("image/") else "audio"
             self.events.append(ev.MediaReceived(kind=kind, blob=chunk))
+            if kind == "video":
+                self._on_video()
         if rt.audio is not None:
             self.events.append(ev.MediaReceived(kind="audio", blob=rt.audio))
         if rt.video is not None:
             self.events.append(ev.MediaReceived(kind="video", blob=rt.video))
+            self._on_video()
         if rt.text is not None:
             if self._barge_in_interrupts():
                 self._interrupt()
@@ -176,9 +268,19 @@ class LiveSession:
             if self.turn is not None and self.turn.pending_calls.pop(fr.id, None) is not None:
                 answered.append(fr)
         if answered:
-            self.history.append(
-                Content(role="user", parts=[Part(function_response=fr) for fr in answered])
-            )
+            turn = self.turn
+            content = Content(role="user", parts=[Part(function_response=fr) for fr in answered])
+            if turn is not None and turn.resumed:
+                # calls issued before a resume: no engine task waits for them; once all are
+                # answered the model's turn ends and a new one continues from the responses
+                if not turn.pending_calls:
+                    self._close_turn(turn)
+                self.history.append(content)
+                self._unanswered.append(content)
+                if self.turn is None:  # the new turn's output continues the model's turn
+                    self._start_turn()
+                return
+            self.history.append(content)
             self.events.append(ev.ToolResponsesReceived(responses=answered))
 
     def _on_context_update(self, update: ContextUpdate) -> None:
@@ -205,9 +307,12 @@ class LiveSession:
 
     def _start_turn(self) -> None:
         self._queued_turn = False  # this turn answers everything unanswered, queued or not
-        turn_id = next(self._turn_ids)
+        self._compress_history()
+        turn_id = self._next_turn_id
+        self._next_turn_id += 1
         self.turn = ModelTurn(turn_id=turn_id)
         contents, self._unanswered = self._unanswered, []
+        self._resumption_point()
         self.events.append(ev.TurnReady(turn_id=turn_id, contents=contents))
 
     def _interrupt(self) -> None:
@@ -276,10 +381,12 @@ class LiveSession:
         turn = self._current(turn_id)
         if turn is None or turn.generation_complete:
             return None
-        issued = [
-            FunctionCall(id=c.id or f"call-{next(self._call_ids)}", name=c.name, args=c.args or {})
-            for c in calls
-        ]
+        issued = []
+        for c in calls:
+            call_id = c.id
+            if not call_id:
+                call_id, self._next_call_id = f"call-{self._next_call_id}", self._next_call_id + 1
+            issued.append(FunctionCall(id=call_id, name=c.name, args=c.args or {}))
         for call in issued:
             turn.pending_calls[call.id] = call  # type: ignore[index]
             turn.parts.append(Part(function_call=call))
@@ -308,6 +415,8 @@ class LiveSession:
         if self._queued_turn:
             self._queued_turn = False
             self._start_turn()
+        else:
+            self._resumption_point()
         return True
 
     def go_away(self, time_left: str) -> None:
@@ -316,3 +425,149 @@ class LiveSession:
 
     def close(self) -> None:
         self.phase = Phase.CLOSED
+
+    # ------------------------------------------------------------------- limits
+
+    def _on_video(self) -> None:
+        if not self.video_seen:
+            self.video_seen = True
+            self.deadline_changed = True
+
+    @property
+    def compressing(self) -> bool:
+        return bool(self.setup and self.setup.context_window_compression is not None)
+
+    def end_time(self) -> float | None:
+        """When this connection must close: its lifetime, or the session's duration limit
+        (audio-only or with video; none with contextWindowCompression)."""
+        ends: list[float] = []
+        if self.limits.connection_lifetime:
+            ends.append(self.connected_at + self.limits.connection_lifetime)
+        if self.phase is Phase.LIVE and not self.compressing:
+            limit = self.limits.session_video if self.video_seen else self.limits.session_audio
+            if limit:
+                ends.append(self.session_started + limit)
+        return min(ends) if ends else None
+
+    def deadline(self) -> float | None:
+        """The next time :meth:`tick` has something to do (None: never)."""
+        self.deadline_changed = False
+        end = self.end_time()
+        if end is None or self.phase is Phase.CLOSED:
+            return None
+        if not self._go_away_sent and self.limits.go_away_before > 0:
+            return max(end - self.limits.go_away_before, self.connected_at)
+        return end
+
+    def tick(self, now: float) -> None:
+        """Time has passed: goAway{timeLeft} before the end, then Google's deadline close."""
+        end = self.end_time()
+        if end is None or self.phase is Phase.CLOSED:
+            return
+        if now >= end - 1e-3:
+            self.phase = Phase.CLOSED
+            raise LiveError(1011, errors.DEADLINE_EXCEEDED)
+        if not self._go_away_sent and now >= end - self.limits.go_away_before - 1e-3:
+            self._go_away_sent = True
+            left = max(0, round(end - now))
+            if self.phase is Phase.LIVE:
+                self.outbox.append(ServerMessage(go_away=GoAway(time_left=f"{left}s")))
+
+    # -------------------------------------------------------- context compression
+
+    def _compress_history(self) -> None:
+        """contextWindowCompression.slidingWindow: past triggerTokens, drop the oldest turns
+        down to targetTokens, cutting at the start of a user turn. The system instruction is
+        not part of the history and always stays (its tokens count toward the total)."""
+        cfg = self.setup and self.setup.context_window_compression
+        if cfg is None or not self.history:
+            return
+        trigger = cfg.trigger_tokens or int(self.limits.context_window * 0.8)
+        target = trigger // 2
+        if cfg.sliding_window is not None and cfg.sliding_window.target_tokens is not None:
+            target = min(cfg.sliding_window.target_tokens, trigger)
+        system = self.setup.system_instruction if self.setup else None
+        fixed = self.count_tokens(system) if system is not None else 0
+        sizes = [self.count_tokens(c) for c in self.history]
+        total = fixed + sum(sizes)
+        if total <= trigger:
+            return
+        cut = 0
+        while cut < len(self.history) and total > target:
+            total -= sizes[cut]
+            cut += 1
+        while cut < len(self.history) and not _starts_user_turn(self.history[cut]):
+            cut += 1  # a model turn or a tool response never opens the window
+        self.history = self.history[cut:]
+
+    # --------------------------------------------------------------- resumption
+
+    def _resumption_point(self) -> None:
+        """sessionResumptionUpdate (with sessionResumption in the setup): a new handle when
+        no model turn is running, else ``resumable: false`` with no handle."""
+        if self.phase is not Phase.LIVE or self.setup is None:
+            return
+        if self.setup.session_resumption is None:
+            return
+        if self.turn is None:
+            handle = self.handle = self._new_handle()
+            self.outbox.append(ServerMessage(session_resumption_update=SessionResumptionUpdate(
+                new_handle=handle, resumable=True)))
+            self.events.append(ev.HandleIssued(handle=handle))
+        else:
+            self.outbox.append(ServerMessage(session_resumption_update=SessionResumptionUpdate(
+                resumable=False)))
+
+    def snapshot(self, expires_at: float) -> dict[str, Any]:
+        """The session as JSON, for a store: what a resumed connection continues from."""
+        history = [c.to_json_dict() for c in self.history]
+        turn = self.turn
+        turn_parts: list[dict[str, Any]] = []
+        pending: list[dict[str, Any]] = []
+        if turn is not None:
+            if turn.pending_calls:
+                turn_parts = [p.to_json_dict() for p in turn.parts]
+                pending = [c.to_json_dict() for c in turn.pending_calls.values()]
+            elif turn.parts:  # generation cut off: the history keeps what the user received
+                history.append(Content(role="model", parts=turn.parts).to_json_dict())
+        return {
+            "v": SNAPSHOT_VERSION,
+            "model": self.model,
+            "setup": self.setup.to_json_dict() if self.setup else None,
+            "history": history,
+            "unanswered": [c.to_json_dict() for c in self._unanswered],
+            "turn_parts": turn_parts,
+            "pending_calls": pending,
+            "next_turn_id": self._next_turn_id,
+            "next_call_id": self._next_call_id,
+            "session_started": self.session_started,
+            "video_seen": self.video_seen,
+            "token": self.token["name"] if self.token else None,
+            "expires_at": expires_at,
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Continue a stored session: its history, pending tool calls and counters; the
+        setup stays the one this connection sent."""
+        self.history = [Content.model_validate(c) for c in snapshot.get("history") or ()]
+        self._unanswered = [Content.model_validate(c) for c in snapshot.get("unanswered") or ()]
+        self._next_turn_id = int(snapshot.get("next_turn_id", 1))
+        self._next_call_id = int(snapshot.get("next_call_id", 1))
+        self.session_started = float(snapshot.get("session_started", self.session_started))
+        self.video_seen = bool(snapshot.get("video_seen"))
+        self.resumed = True
+        pending = [FunctionCall.model_validate(c) for c in snapshot.get("pending_calls") or ()]
+        if pending:
+            turn_id = self._next_turn_id
+            self._next_turn_id += 1
+            self.turn = ModelTurn(
+                turn_id=turn_id,
+                parts=[Part.model_validate(p) for p in snapshot.get("turn_parts") or ()],
+                pending_calls={c.id or "": c for c in pending},
+                generation_complete=True, resumed=True)
+
+
+def _starts_user_turn(content: Content) -> bool:
+    if content.role == "model":
+        return False
+    return not any(p.function_response is not None for p in content.parts or ())

@@ -16,6 +16,8 @@ INTERNAL = "Internal error encountered."
 UNAVAILABLE = "The service is currently unavailable."
 DEADLINE_EXCEEDED = "Deadline expired before operation could complete."
 SESSION_NOT_FOUND = "BidiGenerateContent session not found"
+# gRPC RESOURCE_EXHAUSTED (quota, concurrent sessions), sent as 1011 like every 5xx-class status
+RESOURCE_EXHAUSTED = "Resource has been exhausted (e.g. check quota)."
 EXPLICIT_ACTIVITY_WITH_VAD = (
     "Explicit activity control is not supported when automatic activity detection is enabled."
 )

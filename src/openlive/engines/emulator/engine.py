@@ -40,6 +40,15 @@ def _content_tokens(contents: list[Content]) -> int:
     return total
 
 
+def _last_user_text(history: list[Content]) -> str:
+    for content in reversed(history):
+        if content.role != "model":
+            found = content.text()
+            if found:
+                return found
+    return ""
+
+
 def _result_values(responses: list[FunctionResponse]) -> dict[str, Any]:
     by_name = {r.name or r.id or "": r.response or {} for r in responses}
     first = responses[0].response or {} if responses else {}
@@ -92,11 +101,22 @@ class EmulatorSession(EngineSession):
         prompt_tokens = _content_tokens(
             ([turn.setup.system_instruction] if turn.setup.system_instruction else [])
             + turn.history)
+        # A turn made only of tool responses continues a turn whose calls were issued before
+        # a session resumption: answer the last user text's rule with these results.
+        responses = [p.function_response for c in turn.user.contents for p in c.parts or ()
+                     if p.function_response is not None]
+        continuing = bool(responses) and not text
+        if continuing:
+            text = _last_user_text(turn.history)
         chosen = sc.choose(self.rules, text)
         if chosen is None:
             rule, values = sc.default_rules()[0], {"text": text}
         else:
             rule, values = chosen
+        if continuing:
+            values.update(_result_values(responses))
+            if rule.calls:  # the calls were made on the earlier connection
+                rule = sc.Rule(**{**rule.__dict__, "calls": [], "go_away": None, "delay": 0.0})
         log.debug("turn %d matched rule %d", turn.turn_id, rule.index)
         if rule.delay:
             await asyncio.sleep(rule.delay)

@@ -1,0 +1,27 @@
+"""Session and connection limits (spec/protocol.md §5). Seconds; None switches one off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONNECTION_LIFETIME = 600.0  # a connection lasts about 10 min
+GO_AWAY_BEFORE = 60.0  # goAway comes about 60 s before the end
+SESSION_LIMIT_AUDIO = 900.0  # audio-only sessions: 15 min without context compression
+SESSION_LIMIT_VIDEO = 120.0  # audio + video: 2 min
+HANDLE_TTL = 7200.0  # a resumption handle is valid 2 h after the session ends
+CONTEXT_WINDOW = 128 * 1024  # native-audio models' context window, in tokens
+
+
+@dataclass(frozen=True)
+class Limits:
+    connection_lifetime: float | None = CONNECTION_LIFETIME
+    go_away_before: float = GO_AWAY_BEFORE
+    session_audio: float | None = SESSION_LIMIT_AUDIO
+    session_video: float | None = SESSION_LIMIT_VIDEO
+    handle_ttl: float = HANDLE_TTL
+    context_window: int = CONTEXT_WINDOW
+
+    @classmethod
+    def none(cls) -> Limits:
+        """No connection or session limit (unit tests, benchmarks)."""
+        return cls(connection_lifetime=None, session_audio=None, session_video=None)

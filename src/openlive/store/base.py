@@ -1,0 +1,45 @@
+"""The store interface. Times are Unix seconds, passed in by the caller."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+Record = dict[str, Any]
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be opened or reached."""
+
+
+class Store(ABC):
+    name = "store"
+
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Connect / create tables. Called once before use."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    # -- resumable sessions, keyed by resumption handle
+    @abstractmethod
+    async def save_session(self, handle: str, record: Record, expires_at: float) -> None: ...
+
+    @abstractmethod
+    async def load_session(self, handle: str, now: float) -> Record | None:
+        """The record, or None if unknown or expired at ``now``."""
+
+    @abstractmethod
+    async def delete_session(self, handle: str) -> None: ...
+
+    # -- ephemeral tokens, keyed by name ("auth_tokens/…")
+    @abstractmethod
+    async def save_token(self, name: str, record: Record, expires_at: float) -> None: ...
+
+    @abstractmethod
+    async def load_token(self, name: str, now: float) -> Record | None:
+        """The token with its ``used`` count, or None if unknown or expired at ``now``."""
+
+    @abstractmethod
+    async def spend_token(self, name: str, uses: int) -> bool:
+        """Count one use, atomically; False if all ``uses`` are spent (0 = unlimited)."""

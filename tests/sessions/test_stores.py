@@ -1,0 +1,109 @@
+"""Stores across processes: a SQLite file survives a server restart; with Redis a second
+`openlive serve` process resumes a session begun on the first and honours its tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import aiohttp
+from sessions_client import (
+    CONSTRAINED,
+    UNREGISTERED,
+    WEATHER,
+    ServeProcess,
+    closed_with,
+    handles,
+    open_ws,
+    reply_text,
+    resumable_turn,
+    send,
+    start,
+    until,
+    until_handle,
+)
+
+KEY = "store-key"
+
+
+async def mint(server: ServeProcess, body: dict) -> str:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{server.http_url}/v1alpha/auth_tokens", json=body,
+                             headers={"x-goog-api-key": KEY}) as resp:
+            assert resp.status == 200, await resp.text()
+            return (await resp.json())["name"]
+
+
+async def test_sqlite_store_survives_a_restart(tmp_path) -> None:
+    db = tmp_path / "state" / "openlive.db"
+    args = ("--store", f"sqlite:{db}", "--api-key", KEY)
+    async with asyncio.timeout(40):
+        async with ServeProcess(*args) as first:
+            ws = await open_ws(first.ws_url, query=f"key={KEY}")
+            await start(ws, sessionResumption={})
+            msgs = await resumable_turn(ws, "before the restart")
+            [handle] = handles(msgs)
+            await ws.close()
+            token = await mint(first, {"uses": 2})
+        assert first.proc is not None and first.proc.returncode is not None
+        assert db.is_file()
+        # `openlive token create --store` writes straight into the file, no server needed
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "openlive.cli", "token", "create", "--store", f"sqlite:{db}",
+            "--uses", "0", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        offline_token = out.decode().strip()
+        assert offline_token.startswith("auth_tokens/")
+        async with ServeProcess(*args) as second:
+            assert second.port  # a new process, maybe a new port
+            ws = await open_ws(second.ws_url, query=f"key={KEY}")
+            await start(ws, sessionResumption={"handle": handle})
+            msgs = await resumable_turn(ws, "after the restart")
+            assert reply_text(msgs) == "You said: after the restart"
+            usage = next(m for m in msgs if "usageMetadata" in m)["usageMetadata"]
+            assert usage["promptTokenCount"] > 10  # the earlier turn is in the prompt
+            await ws.close()
+            ws = await open_ws(second.ws_url, CONSTRAINED, query=f"access_token={token}")
+            await start(ws)  # the token minted before the restart still works
+            await ws.close()
+            for _ in range(2):  # uses 0: unlimited
+                ws = await open_ws(second.ws_url, CONSTRAINED,
+                                   query=f"access_token={offline_token}")
+                await start(ws)
+                await ws.close()
+            ws = await open_ws(second.ws_url, query=f"key={KEY}")
+            await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+                                      "sessionResumption": {"handle": "unknown"}}})
+            assert await closed_with(ws) == (1008, "BidiGenerateContent session not found")
+
+
+async def test_redis_store_shared_by_two_server_processes(redis_url, tmp_path) -> None:
+    script = tmp_path / "weather.yaml"
+    script.write_text(json.dumps(WEATHER))  # JSON is YAML
+    args = ("--store", redis_url, "--api-key", KEY, "--script", str(script))
+    async with asyncio.timeout(40):
+        async with ServeProcess(*args) as a, ServeProcess(*args) as b:
+            assert a.port != b.port
+            ws = await open_ws(a.ws_url, query=f"key={KEY}")
+            [handle] = handles(await start(ws, sessionResumption={}))
+            await send(ws, {"clientContent": {"turns": [{"role": "user", "parts": [
+                {"text": "weather in Oslo"}]}], "turnComplete": True}})
+            call = (await until(ws, "toolCall"))[-1]["toolCall"]["functionCalls"][0]
+            await ws.close()  # dropped on process a with the tool call pending
+            await asyncio.sleep(0.3)
+            ws = await open_ws(b.ws_url, query=f"key={KEY}")
+            await start(ws, sessionResumption={"handle": handle})
+            await send(ws, {"toolResponse": {"functionResponses": [
+                {"id": call["id"], "name": call["name"], "response": {"summary": "cold"}}]}})
+            msgs = await until_handle(ws)
+            assert reply_text(msgs) == "It is cold in Oslo."
+            await ws.close()
+            token = await mint(a, {"uses": 1})
+            ws = await open_ws(b.ws_url, CONSTRAINED, query=f"access_token={token}")
+            await start(ws)  # minted on a, spent on b...
+            await ws.close()
+            ws = await open_ws(a.ws_url, CONSTRAINED, query=f"access_token={token}")
+            await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
+            assert (await closed_with(ws))[0] == UNREGISTERED  # ...so spent for a too
