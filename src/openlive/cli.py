@@ -36,6 +36,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="refuse permessage-deflate (saves CPU with many sessions)")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"])
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="server processes sharing the port (SO_REUSEPORT, Linux; default 1). "
+                        "Needs a shared --store (sqlite:PATH or redis://…) so that any "
+                        "process can resume a session or spend a token")
+    p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     _sessions_arguments(p)
 
 
@@ -123,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     from .client.cli import COMMANDS as CLIENT_COMMANDS
     from .client.cli import add_client_parsers, run_client_command
     add_client_parsers(sub)
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return _serve(args, parser)
+        return _serve(args, parser, argv)
     if args.command == "token":
         if args.token_command != "create":
             parser.parse_args(["token", "--help"])
@@ -136,14 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[str]) -> int:
     from .engines.emulator import EmulatorEngine, ScriptError
     from .server.app import ServerConfig
     from .server.run import serve_forever, start_server
     from .server.tls import ensure_self_signed, server_context, trust_instructions
 
+    worker = f" w{args.worker_index}" if args.workers > 1 else ""
     logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+                        format=f"%(asctime)s %(levelname)-7s %(name)s{worker}: %(message)s")
     log = logging.getLogger("openlive")
     keys = list(args.api_key)
     keys += [k.strip() for k in os.environ.get("OPENLIVE_API_KEYS", "").split(",") if k.strip()]
@@ -186,10 +193,17 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                           max_starts_per_minute=args.max_starts_per_minute or None,
                           allow_origins=list(args.allow_origin))
 
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and (args.port == 0 or store.name.startswith("memory")):
+        parser.error("--workers N needs a fixed --port and a shared store "
+                     "(--store sqlite:PATH or --store redis://HOST:PORT/DB)")
+    children = _spawn_workers(args, argv)
+
     async def run() -> None:
         try:
             server = await start_server(engine, config, host=args.host, port=args.port,
-                                        ssl_context=ssl_ctx)
+                                        ssl_context=ssl_ctx, reuse_port=args.workers > 1)
         except OSError as exc:
             raise SystemExit(f"openlive: cannot listen on {args.host}:{args.port}: "
                              f"{exc.strerror or exc}") from None
@@ -216,7 +230,33 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         _event_loop_runner()(run())
     except KeyboardInterrupt:
         pass
+    finally:
+        _stop_workers(children)
     return 0
+
+
+def _spawn_workers(args: argparse.Namespace, argv: list[str]) -> list:
+    """Worker 0 (this process) starts workers 1..N-1 as copies of itself."""
+    import subprocess
+
+    if args.workers <= 1 or args.worker_index != 0:
+        return []
+    return [subprocess.Popen([sys.executable, "-m", "openlive.cli", *argv,
+                              "--worker-index", str(i)]) for i in range(1, args.workers)]
+
+
+def _stop_workers(children: list) -> None:
+    import signal
+    import subprocess
+
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def _token_body(args: argparse.Namespace) -> dict:

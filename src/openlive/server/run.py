@@ -39,13 +39,16 @@ class RunningServer:
 
 async def start_server(engine: Engine, config: ServerConfig | None = None, *,
                        host: str = "127.0.0.1", port: int = 8080,
-                       ssl_context: ssl.SSLContext | None = None) -> RunningServer:
-    """Start serving; ``port=0`` picks a free port (see ``RunningServer.port``)."""
+                       ssl_context: ssl.SSLContext | None = None,
+                       reuse_port: bool = False) -> RunningServer:
+    """Start serving; ``port=0`` picks a free port (see ``RunningServer.port``).
+    ``reuse_port`` lets several processes share the port (SO_REUSEPORT, Linux)."""
     live = LiveServer(engine, config)
     runner = web.AppRunner(live.make_app(), access_log=None, handle_signals=False,
                            shutdown_timeout=2.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024,
+                       reuse_port=reuse_port or None)
     await site.start()
     sockets = [s for s in (site._server.sockets if site._server else ())]  # noqa: SLF001
     bound = sockets[0].getsockname()[1] if sockets else port

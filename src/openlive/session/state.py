@@ -24,8 +24,8 @@ from ..wire.client_messages import (
     RealtimeInput,
     ToolResponse,
 )
-from ..wire.codec import parse_client_frame
-from ..wire.content import Content, FunctionCall, FunctionResponse, Part
+from ..wire.codec import parse_client_frame, parse_media_frame
+from ..wire.content import Blob, Content, FunctionCall, FunctionResponse, Part
 from ..wire.errors import LiveError
 from ..wire.server_messages import (
     GoAway,
@@ -139,6 +139,11 @@ class LiveSession:
         """One WebSocket data frame from the client."""
         if self.phase is Phase.CLOSED:
             return
+        if self.phase is Phase.LIVE:  # hot path: one audio/video chunk, ~2x faster
+            media = parse_media_frame(frame)
+            if media is not None:
+                self._on_media(*media)
+                return
         try:
             if self.auth_error is not None:  # Google refuses credentials after the 1st frame
                 raise self.auth_error
@@ -240,14 +245,11 @@ class LiveSession:
             self.events.append(ev.ActivityStarted())
         for chunk in (rt.media_chunks or ())[:1]:  # deprecated: only the first chunk is used
             kind = "video" if (chunk.mime_type or "").startswith("image/") else "audio"
-            self.events.append(ev.MediaReceived(kind=kind, blob=chunk))
-            if kind == "video":
-                self._on_video()
+            self._on_media(kind, chunk)
         if rt.audio is not None:
-            self.events.append(ev.MediaReceived(kind="audio", blob=rt.audio))
+            self._on_media("audio", rt.audio)
         if rt.video is not None:
-            self.events.append(ev.MediaReceived(kind="video", blob=rt.video))
-            self._on_video()
+            self._on_media("video", rt.video)
         if rt.text is not None:
             if self._barge_in_interrupts():
                 self._interrupt()
@@ -259,6 +261,11 @@ class LiveSession:
             self.events.append(ev.AudioStreamEnded())
         if rt.activity_end is not None:
             self.events.append(ev.ActivityEnded())
+
+    def _on_media(self, kind: str, blob: Blob) -> None:
+        self.events.append(ev.MediaReceived(kind=kind, blob=blob))
+        if kind == "video":
+            self._on_video()
 
     def _on_tool_response(self, response: ToolResponse) -> None:
         answered: list[FunctionResponse] = []

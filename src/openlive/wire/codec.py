@@ -7,8 +7,11 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
+from pydantic_core import PydanticCustomError
 
+from .base import decode_base64
 from .client_messages import ClientMessage
+from .content import Blob
 from .errors import INVALID_ARGUMENT, INVALID_JSON, LiveError
 from .server_messages import ServerMessage
 
@@ -37,6 +40,45 @@ def parse_client_frame(frame: str | bytes) -> ClientMessage:
         return ClientMessage.model_validate_json(frame, context={"strict": True})
     except ValidationError as exc:
         raise LiveError(1007, describe_error(exc)) from None
+
+
+_MEDIA_KEYS = frozenset(("realtimeInput", "realtime_input"))
+_MEDIA_KINDS = frozenset(("audio", "video"))
+_MIME_KEYS = frozenset(("mimeType", "mime_type"))
+
+
+def parse_media_frame(frame: str | bytes) -> tuple[str, Blob] | None:
+    """Fast path for the hottest frame, ``{"realtimeInput": {"audio"|"video": {data,
+    mimeType}}}``: ("audio"|"video", Blob), or None for anything else (which then takes
+    :func:`parse_client_frame`, the one source of error texts). Same result, half the cost."""
+    head = frame[:32]
+    if ("realtime" if isinstance(head, str) else b"realtime") not in head:
+        return None
+    try:
+        obj = json.loads(frame)
+    except ValueError:
+        return None
+    if type(obj) is not dict or len(obj) != 1:
+        return None
+    ((key, inner),) = obj.items()
+    if key not in _MEDIA_KEYS or type(inner) is not dict or len(inner) != 1:
+        return None
+    ((kind, blob),) = inner.items()
+    if kind not in _MEDIA_KINDS or type(blob) is not dict:
+        return None
+    data, mime = blob.get("data"), None
+    for k, v in blob.items():
+        if k in _MIME_KEYS and type(v) is str:
+            mime = v
+        elif k != "data":
+            return None
+    if type(data) is not str:
+        return None
+    try:
+        raw = decode_base64(data)
+    except PydanticCustomError:
+        return None
+    return kind, Blob(mime_type=mime, data=raw)
 
 
 def client_message_from_dict(data: dict[str, Any]) -> ClientMessage:
