@@ -90,6 +90,9 @@ class Connection:
     async def flush(self) -> None:
         """Send queued server messages, in order, from whichever task produced them."""
         async with self._send_lock:
+            if self._saves:  # a handle is sent only once its session is in the store, so
+                # that another server process can resume it at once
+                await asyncio.gather(*self._saves, return_exceptions=True)
             outbox = self.session.outbox
             while outbox:
                 data = encode_server_message(outbox.popleft())
