@@ -95,8 +95,13 @@ async def test_go_away_is_delivered_and_the_session_goes_on(serve) -> None:
             assert text_of(turn) == "still here"
             # the server gave a resumption handle: the client resumes on a new connection
             await session.send_text("second")
-            assert text_of(await until_turn_complete(session)) == "You said: second"
+            second = await until_turn_complete(session)
+            assert text_of(second) == "You said: second"
             assert session.reconnects == 1
+            # the resumed session kept its history: the prompt holds the first exchange
+            # ("first", "still here") as well as "second" (2 tokens on its own)
+            (usage,) = [m.usage_metadata for m in second if m.usage_metadata]
+            assert usage.prompt_token_count >= 2 + 2 + 3
 
 
 async def test_streamed_chunks_arrive_in_order(serve) -> None:
