@@ -19,8 +19,10 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    p.add_argument("--engine", choices=["emulator"], default="emulator",
-                   help="what answers: emulator (scripted, deterministic; default)")
+    p.add_argument("--engine", choices=["emulator", "local"], default="emulator",
+                   help="what answers: emulator (scripted, deterministic; default) or local "
+                        "(VAD, speech recognition, LLM and speech synthesis on local models; "
+                        "needs pip install 'openlive[local]')")
     p.add_argument("--script", metavar="FILE", help="emulator rules (YAML); see README")
     p.add_argument("--api-key", action="append", default=[], metavar="KEY",
                    help="accept this API key (repeatable); also $OPENLIVE_API_KEYS "
@@ -41,7 +43,33 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                         "Needs a shared --store (sqlite:PATH or redis://…) so that any "
                         "process can resume a session or spend a token")
     p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--record", metavar="DIR",
+                   help="record every session into DIR: <time>-<session>.jsonl (each message "
+                        "with timings) and WAV audio of both sides; see `openlive recordings`")
     _sessions_arguments(p)
+
+
+def _local_engine():  # noqa: ANN202 - imports stay lazy
+    """The local engine with its models loaded now (a clear error if they cannot be)."""
+    import importlib.util
+
+    from .engines.audio.models import ModelError
+    from .engines.audio.voice import missing_voice_packages
+    from .engines.local import LocalEngine
+
+    missing = missing_voice_packages()
+    if importlib.util.find_spec("xllamacpp") is None:
+        missing.append("xllamacpp")
+    if missing:
+        raise SystemExit(f"openlive: --engine local needs {', '.join(missing)}: "
+                         "pip install 'openlive[local]'")
+    engine = LocalEngine()
+    logging.getLogger("openlive.server").info("loading the local models…")
+    try:
+        engine.load()
+    except ModelError as exc:
+        raise SystemExit(f"openlive: {exc}") from None
+    return engine
 
 
 def _sessions_arguments(p: argparse.ArgumentParser) -> None:
@@ -125,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _serve_parser(sub)
     _token_parser(sub)
+    from .recording.cli import add_parser as add_recordings_parser
+    add_recordings_parser(sub)
     from .client.cli import COMMANDS as CLIENT_COMMANDS
     from .client.cli import add_client_parsers, run_client_command
     add_client_parsers(sub)
@@ -136,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.token_command != "create":
             parser.parse_args(["token", "--help"])
         return _token_create(args)
+    if args.command == "recordings":
+        from .recording.cli import run as run_recordings
+        return run_recordings(args, parser)
     if args.command in CLIENT_COMMANDS:
         return run_client_command(args)
     parser.print_help()
@@ -176,7 +209,14 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list
     if args.tls_cert and not args.tls_key:
         parser.error("--tls-cert needs --tls-key")
     try:
-        engine = EmulatorEngine.from_script(args.script) if args.script else EmulatorEngine()
+        if args.engine == "local":
+            engine = _local_engine()
+        else:
+            from .engines.emulator.engine import voice_if_installed
+
+            voice = voice_if_installed()
+            engine = (EmulatorEngine.from_script(args.script, voice=voice) if args.script
+                      else EmulatorEngine(voice=voice))
     except ScriptError as exc:
         print(f"openlive: {exc}", file=sys.stderr)
         return 2
@@ -193,6 +233,10 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list
                           max_starts_per_minute=args.max_starts_per_minute or None,
                           allow_origins=list(args.allow_origin))
 
+    if args.record:
+        from .recording import Recorder
+        config.observer = Recorder(args.record)
+        log.info("recording sessions into %s", args.record)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.workers > 1 and (args.port == 0 or store.name.startswith("memory")):
@@ -211,6 +255,8 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list
             raise SystemExit(f"openlive: {exc}") from None
         log.info("store: %s", store.name)
         script = f" (script {args.script})" if args.script else " (default reply: 'You said: …')"
+        if args.engine == "local":
+            script = " (local models)"
         log.info("openlive %s: %s engine%s", __version__, engine.name, script)
         log.info("Live endpoint: %s/ws/google.ai.generativelanguage.v1beta.GenerativeService."
                  "BidiGenerateContent", server.ws_url)

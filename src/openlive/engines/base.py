@@ -22,6 +22,15 @@ class Turn(Protocol):
 
     async def send_text(self, text: str) -> None: ...
 
+    async def send_audio(self, pcm: bytes, rate: int = 24_000,
+                         transcript: str | None = None) -> None:
+        """Speech (PCM16 mono) in the model's turn; ``transcript`` is what it says."""
+        ...
+
+    async def generation_complete(self) -> None:
+        """generationComplete now (the turn stays open, e.g. while its audio plays)."""
+        ...
+
     async def call_tools(self, calls: list[FunctionCall]) -> list[FunctionResponse]:
         """Send a toolCall and wait for the client's toolResponse for every call."""
         ...
@@ -35,12 +44,33 @@ class Turn(Protocol):
         ...
 
 
+class SessionInput(Protocol):
+    """What an engine session may do outside a model turn: report what it heard."""
+
+    def speech_started(self) -> None:
+        """The user started speaking (barge-in: interrupts an open model turn)."""
+        ...
+
+    async def input_transcription(self, text: str, finished: bool | None = None) -> None: ...
+
+    async def user_speech(self, text: str) -> None:
+        """Recognized speech: the user's turn is complete."""
+        ...
+
+
 class EngineSession(ABC):
     """One Live session's model side."""
+
+    # True when this session listens to realtimeInput.audio: the session core then checks
+    # that audio is PCM (mime type, byte count, rate) and closes with 1007 if not.
+    hears_audio: bool = False
 
     @abstractmethod
     async def respond(self, turn: Turn) -> None:
         """Produce the model's turn: stream output, then ``await turn.complete(...)``."""
+
+    def attach(self, inputs: SessionInput) -> None:  # noqa: B027 - optional hook
+        """Called once after ``open_session``: how to report speech heard outside turns."""
 
     def on_event(self, event: ev.Event) -> None:  # noqa: B027 - optional hook
         """Realtime input and other session events (audio chunks, activity, updates)."""

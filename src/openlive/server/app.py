@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -40,6 +42,10 @@ class ServerConfig:
     max_sessions_per_key: int | None = None  # concurrent sessions per API key
     max_starts_per_minute: int | None = None  # session starts per API key per minute
     allow_origins: list[str] = field(default_factory=list)  # browser Origins; empty = any
+    # observer(session label, direction, message), called in the server's event loop (keep it
+    # quick): "open" (dict: api_version, constrained, auth kind; never a key or token),
+    # "client" / "server" (each raw frame, str or bytes, in order), "close" (dict: code)
+    observer: Callable[[str, str, Any], None] | None = None
 
 
 class LiveServer:
@@ -162,11 +168,18 @@ class LiveServer:
         conn = Connection(ws, session, self.engine, binary_frames=self.config.binary_frames,
                           label=label, store=self.store,
                           handle_ttl=self.config.limits.handle_ttl)
+        observer = conn.observer = self.config.observer
+        if observer is not None:
+            observer(label, "open", {"api_version": api_version, "constrained": constrained,
+                                     "auth": "token" if token else
+                                     "api_key" if creds.api_key else "none"})
         self.active.add(conn)
         try:
             await conn.run()
         finally:
             self.active.discard(conn)
+            if observer is not None:
+                observer(label, "close", {"code": ws.close_code})
             if counted:
                 self.limiter.release(key_id)
             log.info("%s disconnected (close code %s)", label, ws.close_code)

