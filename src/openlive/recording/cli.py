@@ -1,0 +1,154 @@
+"""``openlive recordings list DIR`` and ``openlive recordings show FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import wave
+from pathlib import Path
+
+from .recorder import client_audio, read_recording, server_audio
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("recordings", help="list and show sessions recorded with serve --record",
+                       description="Read sessions written by `openlive serve --record DIR`.")
+    rsub = p.add_subparsers(dest="recordings_command", metavar="ACTION")
+    ls = rsub.add_parser("list", help="one line per recorded session")
+    ls.add_argument("directory", metavar="DIR")
+    show = rsub.add_parser("show", help="a session as a readable transcript with timings")
+    show.add_argument("file", metavar="FILE", help="a .jsonl recording")
+    show.add_argument("--width", type=int, default=100, help="cut long lines (default 100)")
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.recordings_command == "list":
+        return list_recordings(Path(args.directory))
+    if args.recordings_command == "show":
+        return show_recording(Path(args.file), args.width)
+    parser.parse_args(["recordings", "--help"])
+    return 2
+
+
+def _summary(records: list[dict]) -> dict:
+    opened = records[0] if records and records[0].get("direction") == "open" else {}
+    model = None
+    counts = {"client": 0, "server": 0}
+    for r in records:
+        if r.get("direction") in counts:
+            counts[r["direction"]] += 1
+        setup = (r.get("message") or {}).get("setup") if r.get("direction") == "client" else None
+        if isinstance(setup, dict) and model is None:
+            model = setup.get("model")
+    closed = records[-1] if records and records[-1].get("direction") == "close" else None
+    return {"started": opened.get("started", "?"), "model": model or "-",
+            "duration": records[-1].get("t", 0.0) if records else 0.0,
+            "client": counts["client"], "server": counts["server"],
+            "close": "open/cut" if closed is None else closed.get("code")}
+
+
+def list_recordings(directory: Path) -> int:
+    if not directory.is_dir():
+        print(f"openlive: no such directory: {directory}", file=sys.stderr)
+        return 1
+    files = sorted(directory.glob("*.jsonl"))
+    if not files:
+        print(f"no recordings in {directory}")
+        return 0
+    print(f"{'session':<34} {'started':<21} {'secs':>7} {'in':>5} {'out':>5} {'close':>8}  model")
+    for path in files:
+        s = _summary(read_recording(path))
+        print(f"{path.stem:<34} {s['started']:<21} {s['duration']:>7.2f} {s['client']:>5} "
+              f"{s['server']:>5} {str(s['close']):>8}  {s['model']}")
+    return 0
+
+
+def _cut(text: str, width: int) -> str:
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def describe(direction: str, message: dict) -> str:
+    """One readable line for one message."""
+    def get(obj: dict, camel: str):
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
+        return obj.get(camel, obj.get(snake))
+
+    if direction == "client":
+        for kind in ("setup", "clientContent", "realtimeInput", "toolResponse", "contextUpdate"):
+            body = get(message, kind)
+            if body is None:
+                continue
+            if kind == "setup":
+                return f"setup model={body.get('model')}"
+            if kind == "clientContent":
+                texts = ["".join(p.get("text", "") for p in t.get("parts", []))
+                         for t in (body.get("turns") or [])]
+                done = get(body, "turnComplete")
+                return f"clientContent {json.dumps(' / '.join(texts))}" + (
+                    " (turnComplete)" if done else "")
+            if kind == "realtimeInput":
+                audio = client_audio(message)
+                if audio:
+                    ms = sum(len(pcm) / 2 / rate for pcm, rate in audio) * 1000
+                    return f"realtimeInput audio {ms:.0f} ms"
+                return f"realtimeInput {json.dumps(body)}"
+            if kind == "toolResponse":
+                responses = get(body, "functionResponses") or []
+                return "toolResponse " + ", ".join(
+                    f"{r.get('name')}={json.dumps(r.get('response'))}" for r in responses)
+            return f"{kind} {json.dumps(body)}"
+        return json.dumps(message)
+    if "setupComplete" in message:
+        return "setupComplete"
+    content = message.get("serverContent")
+    if isinstance(content, dict):
+        bits = []
+        parts = (content.get("modelTurn") or {}).get("parts") or []
+        text = "".join(p.get("text", "") for p in parts)
+        if text:
+            bits.append(json.dumps(text))
+        audio = server_audio(message)
+        if audio:
+            bits.append(f"audio {sum(len(p) / 2 / r for p, r in audio) * 1000:.0f} ms")
+        for key in ("inputTranscription", "outputTranscription"):
+            if key in content:
+                bits.append(f"{key} {json.dumps(content[key].get('text', ''))}")
+        for flag in ("interrupted", "generationComplete", "turnComplete"):
+            if content.get(flag):
+                bits.append(flag)
+        return "serverContent " + " ".join(bits)
+    if "toolCall" in message:
+        calls = message["toolCall"].get("functionCalls") or []
+        return "toolCall " + ", ".join(
+            f"{c.get('name')}({json.dumps(c.get('args', {}))}) id={c.get('id')}" for c in calls)
+    return " ".join(f"{k} {json.dumps(v)}" for k, v in message.items())
+
+
+def show_recording(path: Path, width: int = 100) -> int:
+    try:
+        records = read_recording(path)
+    except OSError as exc:
+        print(f"openlive: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    arrows = {"client": "app  ->", "server": "  <- model"}
+    for r in records:
+        t, direction = r.get("t", 0.0), r.get("direction")
+        if direction == "open":
+            line = (f"session {r.get('session')} opened {r.get('started')} "
+                    f"({r.get('api_version')}, auth: {r.get('auth')})")
+        elif direction == "close":
+            line = f"closed with code {r.get('code')}"
+        elif "invalid" in r:
+            line = f"{arrows.get(direction, direction)} (not JSON) {r['invalid']}"
+        else:
+            line = f"{arrows.get(direction, direction)} {describe(direction, r['message'])}"
+        print(f"{t:9.3f}s  " + _cut(line, width))
+    if not records or records[-1].get("direction") != "close":
+        print("          (recording ends here: the session did not close cleanly)")
+    for wav_path in sorted(path.parent.glob(path.stem + ".*.wav")):
+        with wave.open(str(wav_path)) as w:
+            secs = w.getnframes() / w.getframerate()
+            print(f"audio: {wav_path.name} ({w.getframerate()} Hz, {secs:.2f} s)")
+    return 0

@@ -1,0 +1,201 @@
+"""Write every session as it runs: DIR/<timestamp>-<session>.jsonl plus WAV audio.
+
+Each JSONL line is one JSON object: ``{"t": seconds since the session opened (monotonic),
+"direction": "open" | "client" | "server" | "close", ...}``; client and server lines hold
+the message JSON under ``"message"`` (a client frame that is not JSON is kept as text under
+``"invalid"``). Every line is flushed as it is written, so a crash loses nothing already
+recorded. The WebSocket handshake (URL query, headers: API keys and tokens) is never
+written: the ``open`` line says only which kind of credential was used.
+
+Audio goes to ``<stem>.client.wav`` (the app's input, usually 16 kHz) and
+``<stem>.server.wav`` (the model's output, usually 24 kHz): 16-bit mono PCM, the header
+updated on every write so the file is valid at every moment. A chunk at another rate than
+the side's first one goes to ``<stem>.<side>.<rate>.wav``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import time
+import wave
+from pathlib import Path
+from typing import Any, TextIO
+
+log = logging.getLogger("openlive.recording")
+
+_SECRET_KEYS = frozenset(("key", "apikey", "api_key", "access_token", "accesstoken",
+                          "authorization", "x-goog-api-key", "token"))
+
+
+def _pcm_rate(mime: str | None, default: int) -> int | None:
+    """The rate of ``audio/pcm;rate=N`` (None for anything that is not raw PCM audio)."""
+    if not mime:
+        return None
+    kind, _, params = mime.partition(";")
+    if kind.strip().lower() not in ("audio/pcm", "audio/l16"):
+        return None
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "rate":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return default
+
+
+def _b64(data: Any) -> bytes:
+    if not isinstance(data, str):
+        return b""
+    text = data.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _get(obj: dict, camel: str) -> Any:
+    """A field under its camelCase or snake_case name (clients may send either)."""
+    if camel in obj:
+        return obj[camel]
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
+    return obj.get(snake)
+
+
+def client_audio(message: dict) -> list[tuple[bytes, int]]:
+    """(PCM bytes, rate) of the audio in one client message."""
+    realtime = _get(message, "realtimeInput")
+    if not isinstance(realtime, dict):
+        return []
+    blobs = [_get(realtime, "audio")] + list(_get(realtime, "mediaChunks") or [])
+    out = []
+    for blob in blobs:
+        if isinstance(blob, dict):
+            rate = _pcm_rate(_get(blob, "mimeType"), 16000)
+            if rate is not None:
+                out.append((_b64(blob.get("data")), rate))
+    return out
+
+
+def server_audio(message: dict) -> list[tuple[bytes, int]]:
+    """(PCM bytes, rate) of the audio in one server message."""
+    content = message.get("serverContent")
+    if not isinstance(content, dict):
+        return []
+    out = []
+    for part in (content.get("modelTurn") or {}).get("parts") or []:
+        blob = part.get("inlineData") if isinstance(part, dict) else None
+        if isinstance(blob, dict):
+            rate = _pcm_rate(blob.get("mimeType"), 24000)
+            if rate is not None:
+                out.append((_b64(blob.get("data")), rate))
+    return out
+
+
+class _SessionFile:
+    def __init__(self, directory: Path, label: str, info: dict) -> None:
+        self.directory = directory
+        self.start = time.monotonic()
+        number = "".join(c for c in label if c.isdigit()) or "0"
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        millis = f"{int(time.time() * 1000) % 1000:03d}"
+        base = f"{stamp}.{millis}Z-s{number}"
+        self.stem = base
+        n = 1
+        while True:
+            try:
+                self.file: TextIO = open(directory / f"{self.stem}.jsonl", "x", encoding="utf-8")
+                break
+            except FileExistsError:  # another worker process, same millisecond and number
+                n += 1
+                self.stem = f"{base}-{os.getpid()}-{n}"
+        self.wavs: dict[tuple[str, int], wave.Wave_write] = {}
+        self.first_rate: dict[str, int] = {}
+        safe = {k: v for k, v in info.items() if k.lower() not in _SECRET_KEYS}
+        self.write({"t": 0.0, "direction": "open", "session": self.stem,
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **safe})
+
+    def write(self, record: dict) -> None:
+        self.file.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+        self.file.flush()
+
+    def frame(self, direction: str, frame: str | bytes) -> None:
+        t = round(time.monotonic() - self.start, 6)
+        try:
+            message = json.loads(frame)
+        except ValueError:
+            text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+            self.write({"t": t, "direction": direction, "invalid": text})
+            return
+        self.write({"t": t, "direction": direction, "message": message})
+        if isinstance(message, dict):
+            chunks = client_audio(message) if direction == "client" else server_audio(message)
+            for pcm, rate in chunks:
+                self.audio(direction, pcm, rate)
+
+    def audio(self, side: str, pcm: bytes, rate: int) -> None:
+        if not pcm:
+            return
+        first = self.first_rate.setdefault(side, rate)
+        wav = self.wavs.get((side, rate))
+        if wav is None:
+            name = f"{self.stem}.{side}.wav" if rate == first else f"{self.stem}.{side}.{rate}.wav"
+            wav = wave.open(str(self.directory / name), "wb")
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(rate)
+            self.wavs[(side, rate)] = wav
+        wav.writeframes(pcm[: len(pcm) - len(pcm) % 2])  # patches the header each time
+        wav._file.flush()  # noqa: SLF001 - the stdlib keeps the file private
+
+    def close(self, info: dict) -> None:
+        t = round(time.monotonic() - self.start, 6)
+        self.write({"t": t, "direction": "close", **info})
+        self.file.close()
+        for wav in self.wavs.values():
+            wav.close()
+
+
+class Recorder:
+    """A ``ServerConfig.observer`` that records every session under ``directory``."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._open: dict[str, _SessionFile] = {}
+
+    def __call__(self, label: str, direction: str, message: Any) -> None:
+        try:
+            if direction == "open":
+                self._open[label] = _SessionFile(self.directory, label, dict(message))
+                return
+            session = self._open.get(label)
+            if session is None:
+                return
+            if direction == "close":
+                del self._open[label]
+                session.close(dict(message))
+            else:
+                session.frame(direction, message)
+        except Exception:  # a full disk must not take the session down
+            log.exception("%s recording failed", label)
+
+    def close(self) -> None:
+        for label in list(self._open):
+            self(label, "close", {"code": None, "note": "server stopped"})
+
+
+def read_recording(path: str | Path) -> list[dict]:
+    """The records of one JSONL recording (a last line cut by a crash is left out)."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                break
+    return records

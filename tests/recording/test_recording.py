@@ -1,0 +1,119 @@
+"""serve --record: JSONL + WAV per session, flushed as it runs, no secrets; recordings CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import wave
+
+import numpy as np
+import websockets
+
+from openlive.cli import main
+from openlive.recording import Recorder, read_recording
+from openlive.testing import start_live_server
+
+SETUP = {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+                   "generationConfig": {"responseModalities": ["TEXT"]}}}
+
+
+def pcm(seconds: float, rate: int) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
+
+
+async def test_a_session_is_recorded_as_it_runs_without_secrets(tmp_path):
+    server = start_live_server(observer=Recorder(tmp_path), api_keys=["s3cret-key"])
+    try:
+        async with asyncio.timeout(10):
+            url = server.live_url + "?key=s3cret-key"
+            async with websockets.connect(url, ssl=server.ssl_context) as ws:
+                await ws.send(json.dumps(SETUP))
+                await ws.recv()
+                audio = base64.b64encode(pcm(0.1, 16000)).decode()
+                await ws.send(json.dumps({"realtimeInput": {"audio": {
+                    "mimeType": "audio/pcm;rate=16000", "data": audio}}}))
+                await ws.send(json.dumps({"clientContent": {"turns": [
+                    {"role": "user", "parts": [{"text": "hello"}]}], "turnComplete": True}}))
+                while not json.loads(await ws.recv()).get("serverContent", {}).get(
+                        "turnComplete"):
+                    pass
+                # flushed as it goes: everything so far is on disk while the session is open
+                [path] = tmp_path.glob("*.jsonl")
+                live = read_recording(path)
+                assert [r["direction"] for r in live][:4] == ["open", "client", "server",
+                                                              "client"]
+                assert live[-1]["message"]["serverContent"]["turnComplete"] is True
+            await server.await_closed()
+    finally:
+        server.stop()
+    records = read_recording(path)
+    assert records[0]["direction"] == "open" and records[0]["auth"] == "api_key"
+    assert records[-1] == {"t": records[-1]["t"], "direction": "close", "code": 1000}
+    times = [r["t"] for r in records]
+    assert times == sorted(times) and times[0] == 0.0
+    assert records[1]["message"] == SETUP
+    assert any(r.get("message", {}).get("serverContent", {}).get("modelTurn") for r in records)
+    for file in tmp_path.iterdir():
+        assert b"s3cret" not in file.read_bytes(), file
+    with wave.open(str(tmp_path / f"{path.stem}.client.wav")) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
+        assert w.readframes(w.getnframes()) == pcm(0.1, 16000)
+
+
+def test_server_audio_and_odd_frames_through_the_observer(tmp_path):
+    recorder = Recorder(tmp_path)
+    recorder("[session 7]", "open", {"api_version": "v1beta", "auth": "token"})
+    speech = pcm(0.2, 24000)
+    message = {"serverContent": {"modelTurn": {"parts": [{"inlineData": {
+        "mimeType": "audio/pcm;rate=24000", "data": base64.b64encode(speech).decode()}}]}}}
+    recorder("[session 7]", "server", json.dumps(message).encode())
+    recorder("[session 7]", "client", b"{not json")
+    recorder("[session 7]", "client", json.dumps({"realtime_input": {"media_chunks": [
+        {"mime_type": "audio/pcm;rate=8000", "data": base64.b64encode(pcm(0.1, 8000)).decode()}
+    ]}}))
+    [path] = tmp_path.glob("*-s7.jsonl")
+    # before the close the WAV header already describes every frame written
+    with wave.open(str(tmp_path / f"{path.stem}.server.wav")) as w:
+        assert w.getframerate() == 24000 and w.readframes(w.getnframes()) == speech
+    recorder("[session 7]", "close", {"code": 1011})
+    records = read_recording(path)
+    assert records[2]["invalid"] == "{not json"
+    with wave.open(str(tmp_path / f"{path.stem}.client.wav")) as w:
+        assert w.getframerate() == 8000 and w.getnframes() == 800
+
+
+def test_a_line_cut_by_a_crash_is_left_out(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"t":0.0,"direction":"open"}\n{"t":0.1,"direc')
+    assert read_recording(path) == [{"t": 0.0, "direction": "open"}]
+
+
+def test_recordings_list_and_show(tmp_path, capsys):
+    recorder = Recorder(tmp_path)
+    recorder("[session 1]", "open", {"api_version": "v1beta", "auth": "none"})
+    recorder("[session 1]", "client", json.dumps(SETUP))
+    recorder("[session 1]", "server", b'{"setupComplete":{}}')
+    recorder("[session 1]", "client", json.dumps({"clientContent": {"turns": [
+        {"role": "user", "parts": [{"text": "weather?"}]}], "turnComplete": True}}))
+    recorder("[session 1]", "server", json.dumps({"toolCall": {"functionCalls": [
+        {"id": "c1", "name": "get_weather", "args": {"city": "Paris"}}]}}).encode())
+    recorder("[session 1]", "client", json.dumps({"toolResponse": {"functionResponses": [
+        {"id": "c1", "name": "get_weather", "response": {"summary": "sunny"}}]}}))
+    recorder("[session 1]", "server", json.dumps({"serverContent": {
+        "modelTurn": {"parts": [{"text": "It is sunny."}]}, "turnComplete": True}}).encode())
+    recorder("[session 1]", "close", {"code": 1000})
+    assert main(["recordings", "list", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "models/gemini-live-2.5-flash-preview" in out and "1000" in out
+    [path] = tmp_path.glob("*.jsonl")
+    assert main(["recordings", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "app  -> setup model=models/gemini-live-2.5-flash-preview" in out
+    assert 'app  -> clientContent "weather?" (turnComplete)' in out
+    assert 'toolCall get_weather({"city": "Paris"}) id=c1' in out
+    assert 'toolResponse get_weather={"summary": "sunny"}' in out
+    assert '<- model serverContent "It is sunny." turnComplete' in out
+    assert "closed with code 1000" in out
+    assert main(["recordings", "list", str(tmp_path / "missing")]) == 1
