@@ -24,6 +24,9 @@ log = logging.getLogger("openlive.emulator")
 # Setup fields the emulator acts on; the rest are accepted and logged.
 HONOURED = ("model", "generation_config.response_modalities", "system_instruction",
             "tools", "realtime_input_config.activity_handling")
+# ... and with the speech stages installed (openlive[local]).
+VOICE_HONOURED = ("input_audio_transcription", "output_audio_transcription",
+                  "realtime_input_config", "generation_config.speech_config")
 
 
 def estimate_tokens(text: str) -> int:
@@ -79,7 +82,8 @@ class EmulatorEngine(Engine):
         return ["openlive-emulator"]
 
     def open_session(self, setup: Setup, model: str) -> EngineSession:
-        ignored = [p for p in setup.set_paths() if not p.startswith(HONOURED)]
+        honoured = HONOURED + (VOICE_HONOURED if self.voice is not None else ())
+        ignored = [p for p in setup.set_paths() if not p.startswith(honoured)]
         if ignored:
             log.info("accepted, not honoured by the emulator: %s", ", ".join(ignored))
         if setup.response_modality() == "AUDIO" and self.voice is None:
