@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...session.events import MediaReceived
+from ...session.state import estimate_text_tokens, estimate_tokens
 from ...wire.content import Content, FunctionCall, FunctionResponse
 from ...wire.server_messages import ModalityTokenCount, UsageMetadata
 from ...wire.setup import Setup
@@ -27,23 +27,6 @@ HONOURED = ("model", "generation_config.response_modalities", "system_instructio
 # ... and with the speech stages installed (openlive[local]).
 VOICE_HONOURED = ("input_audio_transcription", "output_audio_transcription",
                   "realtime_input_config", "generation_config.speech_config")
-
-
-def estimate_tokens(text: str) -> int:
-    """About 4 characters a token, as Google's docs estimate for English."""
-    return math.ceil(len(text) / 4) if text else 0
-
-
-def _content_tokens(contents: list[Content]) -> int:
-    total = 0
-    for c in contents:
-        for p in c.parts or ():
-            if p.text:
-                total += estimate_tokens(p.text)
-            elif p.function_call or p.function_response:
-                total += estimate_tokens(str((p.function_call or p.function_response)
-                                             .model_dump(exclude_none=True)))
-    return total
 
 
 def _last_user_text(history: list[Content]) -> str:
@@ -157,9 +140,8 @@ class EmulatorSession(EngineSession):
             turn = SpeakingTurn(turn, await asyncio.to_thread(self.voice.synthesizer))
         modality = "AUDIO" if self.speaks else "TEXT"
         text = turn.user.text()
-        prompt_tokens = _content_tokens(
-            ([turn.setup.system_instruction] if turn.setup.system_instruction else [])
-            + turn.history)
+        system = [turn.setup.system_instruction] if turn.setup.system_instruction else []
+        prompt_tokens = sum(estimate_tokens(c) for c in system + turn.history)
         # A turn made only of tool responses continues a turn whose calls were issued before
         # a session resumption: answer the last user text's rule with these results.
         responses = [p.function_response for c in turn.user.contents for p in c.parts or ()
@@ -187,10 +169,10 @@ class EmulatorSession(EngineSession):
                      for c in rule.calls]
             responses = await turn.call_tools(calls)
             values.update(_result_values(responses))
-            reply_tokens += sum(estimate_tokens(str(c.args)) for c in calls)
+            reply_tokens += sum(estimate_text_tokens(str(c.args)) for c in calls)
         if rule.say is not None:
             reply = sc.render(rule.say, values)
-            reply_tokens += estimate_tokens(reply)
+            reply_tokens += estimate_text_tokens(reply)
             for i, piece in enumerate(sc.chunks(reply, rule.chunk_chars)):
                 if i and rule.chunk_delay:
                     await asyncio.sleep(rule.chunk_delay)
