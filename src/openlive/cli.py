@@ -3,381 +3,42 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import os
 import sys
 
 from . import __version__
+from .defaults import DEFAULT_PORT
 
-DEFAULT_PORT = 8080
-
-
-def _serve_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run a Live API server",
-                       description="Serve the Gemini Live API (BidiGenerateContent) on one port.")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    p.add_argument("--engine", choices=["emulator", "local"], default="emulator",
-                   help="what answers: emulator (scripted, deterministic; default) or local "
-                        "(VAD, speech recognition, LLM and speech synthesis on local models; "
-                        "needs pip install 'openlive[local]')")
-    p.add_argument("--script", metavar="FILE", help="emulator rules (YAML); see README")
-    p.add_argument("--api-key", action="append", default=[], metavar="KEY",
-                   help="accept this API key (repeatable); also $OPENLIVE_API_KEYS "
-                        "(comma-separated). With none, the server is open.")
-    tls = p.add_mutually_exclusive_group()
-    tls.add_argument("--tls-self-signed", metavar="DIR",
-                     help="serve wss/https with DIR/cert.pem + key.pem (created if missing)")
-    tls.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate chain")
-    p.add_argument("--tls-key", metavar="PEM", help="private key for --tls-cert")
-    p.add_argument("--text-frames", action="store_true",
-                   help="send server messages as text frames (default: binary, like Google)")
-    p.add_argument("--no-compression", action="store_true",
-                   help="refuse permessage-deflate (saves CPU with many sessions)")
-    p.add_argument("--log-level", default="info",
-                   choices=["debug", "info", "warning", "error"])
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="server processes sharing the port (SO_REUSEPORT, Linux; default 1). "
-                        "Needs a shared --store (sqlite:PATH or redis://…) so that any "
-                        "process can resume a session or spend a token")
-    p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--record", metavar="DIR",
-                   help="record every session into DIR: <time>-<session>.jsonl (each message "
-                        "with timings) and WAV audio of both sides; see `openlive recordings`")
-    _sessions_arguments(p)
-
-
-def _local_engine():  # noqa: ANN202 - imports stay lazy
-    """The local engine with its models loaded now (a clear error if they cannot be)."""
-    import importlib.util
-
-    from .engines.audio.models import ModelError
-    from .engines.audio.voice import missing_voice_packages
-    from .engines.local import LocalEngine
-
-    missing = missing_voice_packages()
-    if importlib.util.find_spec("xllamacpp") is None:
-        missing.append("xllamacpp")
-    if missing:
-        raise SystemExit(f"openlive: --engine local needs {', '.join(missing)}: "
-                         "pip install 'openlive[local]'")
-    engine = LocalEngine()
-    logging.getLogger("openlive.server").info("loading the local models…")
-    try:
-        engine.load()
-    except ModelError as exc:
-        raise SystemExit(f"openlive: {exc}") from None
-    return engine
-
-
-def _sessions_arguments(p: argparse.ArgumentParser) -> None:
-    """Sessions, limits, tokens and stores (README: "Sessions, limits, tokens and stores")."""
-    from .session import limits as lm
-    g = p.add_argument_group("sessions, limits, tokens and stores")
-    g.add_argument("--store", default=os.environ.get("OPENLIVE_STORE", "memory"),
-                   metavar="memory|sqlite:PATH|redis://HOST:PORT/DB",
-                   help="where resumable sessions and ephemeral tokens live (default memory; "
-                        "also $OPENLIVE_STORE)")
-    g.add_argument("--session-ttl", type=float, default=lm.HANDLE_TTL, metavar="SECONDS",
-                   help="how long a resumption handle stays valid after the session ends "
-                        "(default 7200 = 2 h)")
-    g.add_argument("--connection-lifetime", type=float, default=lm.CONNECTION_LIFETIME,
-                   metavar="SECONDS", help="close each connection after this long "
-                                          "(default 600; 0 = never)")
-    g.add_argument("--go-away-before", type=float, default=lm.GO_AWAY_BEFORE, metavar="SECONDS",
-                   help="send goAway this long before a connection or session ends (default 60)")
-    g.add_argument("--session-limit-audio", type=float, default=lm.SESSION_LIMIT_AUDIO,
-                   metavar="SECONDS", help="audio-only session duration without "
-                                          "contextWindowCompression (default 900; 0 = none)")
-    g.add_argument("--session-limit-video", type=float, default=lm.SESSION_LIMIT_VIDEO,
-                   metavar="SECONDS", help="audio+video session duration without "
-                                          "contextWindowCompression (default 120; 0 = none)")
-    g.add_argument("--keys-file", metavar="FILE",
-                   help="API keys, one a line (# comments); also $OPENLIVE_KEYS_FILE")
-    g.add_argument("--max-sessions-per-key", type=int, default=0, metavar="N",
-                   help="concurrent sessions per API key (default 0 = unlimited)")
-    g.add_argument("--max-starts-per-minute", type=int, default=0, metavar="N",
-                   help="session starts per API key per minute (default 0 = unlimited)")
-    g.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                   help="browser Origin allowed to connect (repeatable; default: any)")
-
-
-def read_keys_file(path: str) -> list[str]:
-    """One key a line; blank lines and # comments ignored."""
-    with open(path, encoding="utf-8") as f:
-        lines = [line.split("#", 1)[0].strip() for line in f]
-    return [line for line in lines if line]
-
-
-def _token_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("token", help="ephemeral tokens (auth_tokens/…)",
-                       description="Mint ephemeral tokens for BidiGenerateContentConstrained.")
-    tsub = p.add_subparsers(dest="token_command", metavar="ACTION")
-    c = tsub.add_parser("create", help="mint one token and print its name",
-                        description="Mint a token through a running server's REST API "
-                                    "(--url, --api-key), or straight into a store "
-                                    "(--store sqlite:PATH | redis://…) that servers share.")
-    c.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}",
-                   help="server base URL (default http://127.0.0.1:8080)")
-    c.add_argument("--api-key", default=os.environ.get("GEMINI_API_KEY"),
-                   help="API key authorising the request (default $GEMINI_API_KEY)")
-    c.add_argument("--store", metavar="sqlite:PATH|redis://…",
-                   help="write into this store instead of calling a server")
-    c.add_argument("--cafile", metavar="PEM", help="trust this certificate for https:// URLs")
-    c.add_argument("--uses", type=int, default=1, help="sessions it may start (0 = unlimited)")
-    c.add_argument("--expire", type=float, default=1800.0, metavar="SECONDS",
-                   help="token lifetime (default 1800)")
-    c.add_argument("--new-session-expire", type=float, default=60.0, metavar="SECONDS",
-                   help="new sessions may start only this long (default 60)")
-    c.add_argument("--setup", metavar="JSON",
-                   help="bidiGenerateContentSetup constraints, e.g. '{\"model\": \"models/x\"}'")
-    c.add_argument("--lock", metavar="FIELDS",
-                   help="fieldMask: comma-separated locked fields (default: the whole setup)")
-    c.add_argument("--json", action="store_true", help="print the whole response as JSON")
-
-
-def _event_loop_runner():
-    """uvloop where installed (about 7% less CPU per message in bench/sessions.py)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run
-    return uvloop.run
+__all__ = ["DEFAULT_PORT", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .client.cli import COMMANDS as CLIENT_COMMANDS
+    from .client.cli import add_client_parsers, run_client_command
+    from .recording import cli as recordings_cli
+    from .server import cli as serve_cli
+    from .server import token_cli
+
     parser = argparse.ArgumentParser(prog="openlive", description=__doc__)
     parser.add_argument("--version", action="version", version=f"openlive {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _serve_parser(sub)
-    _token_parser(sub)
-    from .recording.cli import add_parser as add_recordings_parser
-    add_recordings_parser(sub)
-    from .client.cli import COMMANDS as CLIENT_COMMANDS
-    from .client.cli import add_client_parsers, run_client_command
+    serve_cli.add_parser(sub)
+    token_cli.add_parser(sub)
+    recordings_cli.add_parser(sub)
     add_client_parsers(sub)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return _serve(args, parser, argv)
+        return serve_cli.run(args, parser, argv)
     if args.command == "token":
         if args.token_command != "create":
             parser.parse_args(["token", "--help"])
-        return _token_create(args)
+        return token_cli.run(args)
     if args.command == "recordings":
-        from .recording.cli import run as run_recordings
-        return run_recordings(args, parser)
+        return recordings_cli.run(args, parser)
     if args.command in CLIENT_COMMANDS:
         return run_client_command(args)
     parser.print_help()
     return 2
-
-
-def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[str]) -> int:
-    from .engines.emulator import EmulatorEngine, ScriptError
-    from .server.app import ServerConfig
-    from .server.run import serve_forever, start_server
-    from .server.tls import ensure_self_signed, server_context, trust_instructions
-
-    worker = f" w{args.worker_index}" if args.workers > 1 else ""
-    logging.basicConfig(level=args.log_level.upper(),
-                        format=f"%(asctime)s %(levelname)-7s %(name)s{worker}: %(message)s")
-    log = logging.getLogger("openlive")
-    keys = list(args.api_key)
-    keys += [k.strip() for k in os.environ.get("OPENLIVE_API_KEYS", "").split(",") if k.strip()]
-    keys_file = args.keys_file or os.environ.get("OPENLIVE_KEYS_FILE")
-    if keys_file:
-        try:
-            keys += read_keys_file(keys_file)
-        except OSError as exc:
-            print(f"openlive: cannot read keys file {keys_file}: {exc.strerror}", file=sys.stderr)
-            return 2
-    from .session.limits import Limits
-    from .store import StoreError, open_store
-    try:
-        store = open_store(args.store)
-    except StoreError as exc:
-        print(f"openlive: {exc}", file=sys.stderr)
-        return 2
-    limits = Limits(connection_lifetime=args.connection_lifetime or None,
-                    go_away_before=args.go_away_before,
-                    session_audio=args.session_limit_audio or None,
-                    session_video=args.session_limit_video or None,
-                    handle_ttl=args.session_ttl)
-    if args.tls_cert and not args.tls_key:
-        parser.error("--tls-cert needs --tls-key")
-    try:
-        if args.engine == "local":
-            engine = _local_engine()
-        else:
-            from .engines.emulator.engine import voice_if_installed
-
-            voice = voice_if_installed()
-            engine = (EmulatorEngine.from_script(args.script, voice=voice) if args.script
-                      else EmulatorEngine(voice=voice))
-    except ScriptError as exc:
-        print(f"openlive: {exc}", file=sys.stderr)
-        return 2
-    ssl_ctx, cert = None, None
-    if args.tls_self_signed:
-        cert, key, created = ensure_self_signed(args.tls_self_signed)
-        log.info("%s self-signed certificate %s", "created" if created else "reusing", cert)
-        ssl_ctx = server_context(cert, key)
-    elif args.tls_cert:
-        ssl_ctx = server_context(args.tls_cert, args.tls_key)
-    config = ServerConfig(api_keys=keys, binary_frames=not args.text_frames,
-                          compression=not args.no_compression, store=store, limits=limits,
-                          max_sessions_per_key=args.max_sessions_per_key or None,
-                          max_starts_per_minute=args.max_starts_per_minute or None,
-                          allow_origins=list(args.allow_origin))
-
-    if args.record:
-        from .recording import Recorder
-        config.observer = Recorder(args.record)
-        log.info("recording sessions into %s", args.record)
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
-    if args.workers > 1 and (args.port == 0 or store.name.startswith("memory")):
-        parser.error("--workers N needs a fixed --port and a shared store "
-                     "(--store sqlite:PATH or --store redis://HOST:PORT/DB)")
-    children = _spawn_workers(args, argv)
-
-    async def run() -> None:
-        try:
-            server = await start_server(engine, config, host=args.host, port=args.port,
-                                        ssl_context=ssl_ctx, reuse_port=args.workers > 1)
-        except OSError as exc:
-            raise SystemExit(f"openlive: cannot listen on {args.host}:{args.port}: "
-                             f"{exc.strerror or exc}") from None
-        except StoreError as exc:
-            raise SystemExit(f"openlive: {exc}") from None
-        log.info("store: %s", store.name)
-        script = f" (script {args.script})" if args.script else " (default reply: 'You said: …')"
-        if args.engine == "local":
-            script = " (local models)"
-        log.info("openlive %s: %s engine%s", __version__, engine.name, script)
-        log.info("Live endpoint: %s/ws/google.ai.generativelanguage.v1beta.GenerativeService."
-                 "BidiGenerateContent", server.ws_url)
-        log.info("base URL for the SDKs: %s   models: %s/v1beta/models", server.http_url,
-                 server.http_url)
-        if keys:
-            log.info("API keys required: %d configured", len(keys))
-        else:
-            log.warning("open server: no API keys configured, any key (or none) is accepted")
-        if cert is not None:
-            for line in trust_instructions(cert, server.port).splitlines():
-                log.info("%s", line)
-        log.info("press Ctrl+C to stop")
-        await serve_forever(server)
-
-    try:
-        _event_loop_runner()(run())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        _stop_workers(children)
-    return 0
-
-
-def _spawn_workers(args: argparse.Namespace, argv: list[str]) -> list:
-    """Worker 0 (this process) starts workers 1..N-1 as copies of itself."""
-    import subprocess
-
-    if args.workers <= 1 or args.worker_index != 0:
-        return []
-    return [subprocess.Popen([sys.executable, "-m", "openlive.cli", *argv,
-                              "--worker-index", str(i)]) for i in range(1, args.workers)]
-
-
-def _stop_workers(children: list) -> None:
-    import signal
-    import subprocess
-
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-
-
-def _token_body(args: argparse.Namespace) -> dict:
-    import datetime as dt
-    import json
-    now = dt.datetime.now(dt.UTC)
-    body: dict = {
-        "uses": args.uses,
-        "expireTime": (now + dt.timedelta(seconds=args.expire)).isoformat(),
-        "newSessionExpireTime": (now + dt.timedelta(seconds=args.new_session_expire)).isoformat(),
-    }
-    if args.setup:
-        body["bidiGenerateContentSetup"] = json.loads(args.setup)
-    if args.lock is not None:
-        body["fieldMask"] = args.lock
-    return body
-
-
-def _token_create(args: argparse.Namespace) -> int:
-    import json
-    try:
-        body = _token_body(args)
-    except ValueError as exc:
-        print(f"openlive: --setup is not JSON: {exc}", file=sys.stderr)
-        return 2
-    if args.store:
-        result = asyncio.run(_token_into_store(args.store, body))
-    else:
-        result = asyncio.run(_token_from_server(args, body))
-    if isinstance(result, str):
-        print(f"openlive: {result}", file=sys.stderr)
-        return 1
-    print(json.dumps(result) if args.json else result["name"])
-    return 0
-
-
-async def _token_into_store(spec: str, body: dict) -> dict | str:
-    import time
-
-    from .session import tokens as tk
-    from .store import StoreError, open_store
-    try:
-        record = tk.make_token(body, time.time())
-        store = open_store(spec)
-        await store.open()
-    except (tk.TokenRequestError, StoreError) as exc:
-        return str(exc)
-    try:
-        await store.save_token(record["name"], record, record["expire_time"])
-    finally:
-        await store.aclose()
-    return tk.token_response(record)
-
-
-async def _token_from_server(args: argparse.Namespace, body: dict) -> dict | str:
-    import json
-    import ssl
-
-    import aiohttp
-    url = args.url.rstrip("/") + "/v1alpha/auth_tokens"
-    headers = {"Content-Type": "application/json"}
-    if args.api_key:
-        headers["x-goog-api-key"] = args.api_key
-    ctx = ssl.create_default_context(cafile=args.cafile) if args.cafile else None
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(url, data=json.dumps(body), headers=headers,
-                                 ssl=ctx if ctx is not None else True) as resp:
-                data = await resp.json(content_type=None)
-                if resp.status != 200:
-                    message = (data or {}).get("error", {}).get("message", "")
-                    return f"token refused: HTTP {resp.status} {message}"
-                return data
-    except (aiohttp.ClientError, OSError, ValueError) as exc:
-        return f"cannot reach {url}: {exc}"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+"""Defaults shared by the server and the client commands."""
+
+DEFAULT_PORT = 8080

@@ -1,0 +1,31 @@
+"""`openlive serve --engine emulator` options (see :mod:`openlive.engines.options`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..options import EngineOptionError
+
+HELP = "scripted and deterministic, for tests"
+
+
+def add_arguments(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--script", metavar="FILE", help="emulator rules (YAML); see README")
+
+
+def build(args: argparse.Namespace) -> Any:
+    from .engine import EmulatorEngine, voice_if_installed
+    from .script import ScriptError
+
+    voice = voice_if_installed()
+    try:
+        return (EmulatorEngine.from_script(args.script, voice=voice) if args.script
+                else EmulatorEngine(voice=voice))
+    except ScriptError as exc:
+        raise EngineOptionError(str(exc)) from None
+
+
+def describe(args: argparse.Namespace, engine: Any) -> str:
+    what = f"script {args.script}" if args.script else "default reply: 'You said: …'"
+    return f"emulator engine ({what})"

@@ -1,0 +1,220 @@
+"""`openlive serve`: its options, and starting the server (one process or several workers).
+
+Each engine's own options and construction live beside it (``engines/<name>/options.py``,
+listed in :mod:`openlive.engines.options`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from .. import __version__
+from ..defaults import DEFAULT_PORT
+from ..engines.options import (
+    EngineOptionError,
+    add_engine_arguments,
+    build_engine,
+    describe_engine,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run a Live API server",
+                       description="Serve the Gemini Live API (BidiGenerateContent) on one port.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    p.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                   help="accept this API key (repeatable); also $OPENLIVE_API_KEYS "
+                        "(comma-separated). With none, the server is open.")
+    tls = p.add_mutually_exclusive_group()
+    tls.add_argument("--tls-self-signed", metavar="DIR",
+                     help="serve wss/https with DIR/cert.pem + key.pem (created if missing)")
+    tls.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate chain")
+    p.add_argument("--tls-key", metavar="PEM", help="private key for --tls-cert")
+    p.add_argument("--text-frames", action="store_true",
+                   help="send server messages as text frames (default: binary, like Google)")
+    p.add_argument("--no-compression", action="store_true",
+                   help="refuse permessage-deflate (saves CPU with many sessions)")
+    p.add_argument("--log-level", default="info",
+                   choices=["debug", "info", "warning", "error"])
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="server processes sharing the port (SO_REUSEPORT, Linux; default 1). "
+                        "Needs a shared --store (sqlite:PATH or redis://…) so that any "
+                        "process can resume a session or spend a token")
+    p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--record", metavar="DIR",
+                   help="record every session into DIR: <time>-<session>.jsonl (each message "
+                        "with timings) and WAV audio of both sides; see `openlive recordings`")
+    _sessions_arguments(p)
+    add_engine_arguments(p)
+
+
+def _sessions_arguments(p: argparse.ArgumentParser) -> None:
+    """Sessions, limits, tokens and stores (README: "Sessions, limits, tokens and stores")."""
+    from ..session import limits as lm
+    g = p.add_argument_group("sessions, limits, tokens and stores")
+    g.add_argument("--store", default=os.environ.get("OPENLIVE_STORE", "memory"),
+                   metavar="memory|sqlite:PATH|redis://HOST:PORT/DB",
+                   help="where resumable sessions and ephemeral tokens live (default memory; "
+                        "also $OPENLIVE_STORE)")
+    g.add_argument("--session-ttl", type=float, default=lm.HANDLE_TTL, metavar="SECONDS",
+                   help="how long a resumption handle stays valid after the session ends "
+                        "(default 7200 = 2 h)")
+    g.add_argument("--connection-lifetime", type=float, default=lm.CONNECTION_LIFETIME,
+                   metavar="SECONDS", help="close each connection after this long "
+                                          "(default 600; 0 = never)")
+    g.add_argument("--go-away-before", type=float, default=lm.GO_AWAY_BEFORE, metavar="SECONDS",
+                   help="send goAway this long before a connection or session ends (default 60)")
+    g.add_argument("--session-limit-audio", type=float, default=lm.SESSION_LIMIT_AUDIO,
+                   metavar="SECONDS", help="audio-only session duration without "
+                                          "contextWindowCompression (default 900; 0 = none)")
+    g.add_argument("--session-limit-video", type=float, default=lm.SESSION_LIMIT_VIDEO,
+                   metavar="SECONDS", help="audio+video session duration without "
+                                          "contextWindowCompression (default 120; 0 = none)")
+    g.add_argument("--keys-file", metavar="FILE",
+                   help="API keys, one a line (# comments); also $OPENLIVE_KEYS_FILE")
+    g.add_argument("--max-sessions-per-key", type=int, default=0, metavar="N",
+                   help="concurrent sessions per API key (default 0 = unlimited)")
+    g.add_argument("--max-starts-per-minute", type=int, default=0, metavar="N",
+                   help="session starts per API key per minute (default 0 = unlimited)")
+    g.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="browser Origin allowed to connect (repeatable; default: any)")
+
+
+def read_keys_file(path: str) -> list[str]:
+    """One key a line; blank lines and # comments ignored."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line.split("#", 1)[0].strip() for line in f]
+    return [line for line in lines if line]
+
+
+def event_loop_runner():
+    """uvloop where installed (about 7% less CPU per message in bench/sessions.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    from .app import ServerConfig
+    from .run import serve_forever, start_server
+    from .tls import ensure_self_signed, server_context, trust_instructions
+
+    worker = f" w{args.worker_index}" if args.workers > 1 else ""
+    logging.basicConfig(level=args.log_level.upper(),
+                        format=f"%(asctime)s %(levelname)-7s %(name)s{worker}: %(message)s")
+    log = logging.getLogger("openlive")
+    keys = list(args.api_key)
+    keys += [k.strip() for k in os.environ.get("OPENLIVE_API_KEYS", "").split(",") if k.strip()]
+    keys_file = args.keys_file or os.environ.get("OPENLIVE_KEYS_FILE")
+    if keys_file:
+        try:
+            keys += read_keys_file(keys_file)
+        except OSError as exc:
+            print(f"openlive: cannot read keys file {keys_file}: {exc.strerror}", file=sys.stderr)
+            return 2
+    from ..session.limits import Limits
+    from ..store import StoreError, open_store
+    try:
+        store = open_store(args.store)
+    except StoreError as exc:
+        print(f"openlive: {exc}", file=sys.stderr)
+        return 2
+    limits = Limits(connection_lifetime=args.connection_lifetime or None,
+                    go_away_before=args.go_away_before,
+                    session_audio=args.session_limit_audio or None,
+                    session_video=args.session_limit_video or None,
+                    handle_ttl=args.session_ttl)
+    if args.tls_cert and not args.tls_key:
+        parser.error("--tls-cert needs --tls-key")
+    try:
+        engine = build_engine(args)
+    except EngineOptionError as exc:
+        print(f"openlive: {exc}", file=sys.stderr)
+        return 2
+    ssl_ctx, cert = None, None
+    if args.tls_self_signed:
+        cert, key, created = ensure_self_signed(args.tls_self_signed)
+        log.info("%s self-signed certificate %s", "created" if created else "reusing", cert)
+        ssl_ctx = server_context(cert, key)
+    elif args.tls_cert:
+        ssl_ctx = server_context(args.tls_cert, args.tls_key)
+    config = ServerConfig(api_keys=keys, binary_frames=not args.text_frames,
+                          compression=not args.no_compression, store=store, limits=limits,
+                          max_sessions_per_key=args.max_sessions_per_key or None,
+                          max_starts_per_minute=args.max_starts_per_minute or None,
+                          allow_origins=list(args.allow_origin))
+
+    if args.record:
+        from ..recording import Recorder
+        config.observer = Recorder(args.record)
+        log.info("recording sessions into %s", args.record)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers > 1 and (args.port == 0 or store.name.startswith("memory")):
+        parser.error("--workers N needs a fixed --port and a shared store "
+                     "(--store sqlite:PATH or --store redis://HOST:PORT/DB)")
+    children = _spawn_workers(args, argv)
+
+    async def run() -> None:
+        try:
+            server = await start_server(engine, config, host=args.host, port=args.port,
+                                        ssl_context=ssl_ctx, reuse_port=args.workers > 1)
+        except OSError as exc:
+            raise SystemExit(f"openlive: cannot listen on {args.host}:{args.port}: "
+                             f"{exc.strerror or exc}") from None
+        except StoreError as exc:
+            raise SystemExit(f"openlive: {exc}") from None
+        log.info("store: %s", store.name)
+        log.info("openlive %s: %s", __version__, describe_engine(args, engine))
+        log.info("Live endpoint: %s/ws/google.ai.generativelanguage.v1beta.GenerativeService."
+                 "BidiGenerateContent", server.ws_url)
+        log.info("base URL for the SDKs: %s   models: %s/v1beta/models", server.http_url,
+                 server.http_url)
+        if keys:
+            log.info("API keys required: %d configured", len(keys))
+        else:
+            log.warning("open server: no API keys configured, any key (or none) is accepted")
+        if cert is not None:
+            for line in trust_instructions(cert, server.port).splitlines():
+                log.info("%s", line)
+        log.info("press Ctrl+C to stop")
+        await serve_forever(server)
+
+    try:
+        event_loop_runner()(run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop_workers(children)
+    return 0
+
+
+def _spawn_workers(args: argparse.Namespace, argv: list[str]) -> list:
+    """Worker 0 (this process) starts workers 1..N-1 as copies of itself."""
+    import subprocess
+
+    if args.workers <= 1 or args.worker_index != 0:
+        return []
+    return [subprocess.Popen([sys.executable, "-m", "openlive.cli", *argv,
+                              "--worker-index", str(i)]) for i in range(1, args.workers)]
+
+
+def _stop_workers(children: list) -> None:
+    import signal
+    import subprocess
+
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
