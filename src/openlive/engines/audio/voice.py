@@ -51,8 +51,14 @@ class VoiceModels:
     _shared: VoiceModels | None = None
     _shared_lock = threading.Lock()
 
-    def __init__(self, *, asr_threads: int = 2) -> None:
+    def __init__(self, *, asr_threads: int = 2, whisper_model: str | None = None,
+                 piper_voice: str | None = None, piper_config: str | None = None) -> None:
+        """Model paths default to the shipped models (or ``$OPENLIVE_WHISPER_MODEL``,
+        ``$OPENLIVE_PIPER_VOICE``; see :mod:`openlive.engines.audio.models`)."""
         self.asr_threads = asr_threads
+        self.whisper_model = whisper_model
+        self.piper_voice = piper_voice
+        self.piper_config = piper_config
         self._lock = threading.Lock()
         self._transcriber: Any = None
         self._synthesizer: Any = None
@@ -70,7 +76,7 @@ class VoiceModels:
                 from .asr import Transcriber
 
                 t0 = time.monotonic()
-                self._transcriber = Transcriber(cpu_threads=self.asr_threads)
+                self._transcriber = Transcriber(self.whisper_model, cpu_threads=self.asr_threads)
                 log.info("speech recognition loaded in %.1f s", time.monotonic() - t0)
             return self._transcriber
 
@@ -80,7 +86,7 @@ class VoiceModels:
                 from .tts import Synthesizer
 
                 t0 = time.monotonic()
-                self._synthesizer = Synthesizer()
+                self._synthesizer = Synthesizer(self.piper_voice, self.piper_config)
                 log.info("speech synthesis loaded in %.1f s", time.monotonic() - t0)
             return self._synthesizer
 
