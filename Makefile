@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test install install-dev lint bench clean redis-server
+.PHONY: serve test install install-dev lint bench clean redis-server chromium
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,19 @@ $(VENV)/.installed-local: $(VENV)/.installed-dev pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,local]'
 	touch $@
 
-install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server
+install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium
 
 # The Redis store's tests start their own redis-server: Debian's package, when not on PATH.
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y redis-server; }
+
+# The browser console's tests (tests/console) drive Debian's chromium with Playwright.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
 
 serve: install
 	$(VENV)/bin/openlive serve --port $(PORT) $(ARGS)

@@ -30,7 +30,7 @@ async def get(url: str, **kw) -> tuple[int, object]:
             return resp.status, body
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/v1beta", "/v2/models", "/ws/",
+@pytest.mark.parametrize("path", ["/nope", "/v1beta", "/v2/models", "/ws/",
                                   "/v1beta/modelsx", "/favicon.ico"])
 async def test_unknown_paths_are_404(serve, path):
     server = await serve()

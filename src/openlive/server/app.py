@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
+from ..console import add_console_routes
 from ..engines.base import Engine
 from ..session import tokens as tk
 from ..session.limits import Limits
@@ -44,7 +45,8 @@ class ServerConfig:
     allow_origins: list[str] = field(default_factory=list)  # browser Origins; empty = any
     # observer(session label, direction, message), called in the server's event loop (keep it
     # quick): "open" (dict: api_version, constrained, auth kind; never a key or token),
-    # "client" / "server" (each raw frame, str or bytes, in order), "close" (dict: code)
+    # "client" / "server" (each raw frame, str or bytes, in order), "close" (dict: code, and
+    # the reason when this server closed)
     observer: Callable[[str, str, Any], None] | None = None
 
 
@@ -65,6 +67,7 @@ class LiveServer:
     def make_app(self) -> web.Application:
         app = web.Application()
         app[LIVE_SERVER] = self
+        add_console_routes(app, self)  # GET / (the browser console), before the catch-all
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
@@ -101,6 +104,10 @@ class LiveServer:
             return await create_auth_token(self, request)
         models = match_models_path(path)
         if models is not None and request.method == "GET":
+            proxy = getattr(self.engine, "proxy_models", None)  # the relay asks its upstream
+            if proxy is not None:
+                creds = Credentials.from_request(request.query, request.headers)
+                return await proxy(request, *models, refused=self.keys.check(creds))
             return self._models(*models)
         if path in ("/healthz", "/health") and request.method == "GET":
             return web.json_response({"status": "ok", "engine": self.engine.name,
@@ -165,9 +172,15 @@ class LiveServer:
         peer = request.remote or "?"
         log.info("%s connected from %s (%s%s)", label, peer, api_version,
                  ", ephemeral token" if token else "")
-        conn = Connection(ws, session, self.engine, binary_frames=self.config.binary_frames,
-                          label=label, store=self.store,
-                          handle_ttl=self.config.limits.handle_ttl)
+        pass_through = getattr(self.engine, "pass_through", None)  # the relay engine
+        if pass_through is not None:  # frames go upstream as they are, not into a session
+            conn = pass_through(ws, api_version=api_version, auth_error=auth_error,
+                                token=token, label=label, store=self.store,
+                                binary_frames=self.config.binary_frames)
+        else:
+            conn = Connection(ws, session, self.engine,
+                              binary_frames=self.config.binary_frames, label=label,
+                              store=self.store, handle_ttl=self.config.limits.handle_ttl)
         observer = conn.observer = self.config.observer
         if observer is not None:
             observer(label, "open", {"api_version": api_version, "constrained": constrained,
@@ -179,7 +192,10 @@ class LiveServer:
         finally:
             self.active.discard(conn)
             if observer is not None:
-                observer(label, "close", {"code": ws.close_code})
+                closed: dict[str, Any] = {"code": ws.close_code}
+                if getattr(conn, "close_reason", None):
+                    closed["reason"] = conn.close_reason
+                observer(label, "close", closed)
             if counted:
                 self.limiter.release(key_id)
             log.info("%s disconnected (close code %s)", label, ws.close_code)

@@ -1,0 +1,15 @@
+"""The browser console served at ``/``: static files (no build step) and its token route.
+
+``add_console_routes(app, server)`` adds, ahead of the Live server's catch-all route:
+
+* ``GET /`` — the console page; ``GET /console/…`` — its scripts, worklets and styles.
+* ``POST /console/token`` — a short-lived, single-use ephemeral token for the page, so that
+  the page never holds the server's API key. Served only to loopback peers (see
+  :mod:`openlive.console.tokens`); an open server (no keys) answers ``{"open": true}``.
+"""
+
+from __future__ import annotations
+
+from .routes import STATIC_DIR, add_console_routes
+
+__all__ = ["STATIC_DIR", "add_console_routes"]

@@ -1,0 +1,67 @@
+"""The console's HTTP routes: the page, its static files and ``POST /console/token``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ..session import tokens as tk
+from .tokens import TOKEN_EXPIRE, TOKEN_NEW_SESSION, TOKEN_USES, refusal
+
+if TYPE_CHECKING:
+    from ..server.app import LiveServer
+
+log = logging.getLogger("openlive.console")
+
+STATIC_DIR = Path(__file__).parent / "static"
+TOKEN_PATH = "/console/token"
+
+# Everything the page loads comes from this server; it may connect to any Live endpoint.
+_CSP = ("default-src 'self'; connect-src 'self' ws: wss: http: https:; "
+        "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+        "style-src 'self'; script-src 'self'; worker-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'")
+
+
+def add_console_routes(app: web.Application, server: LiveServer) -> None:
+    """Register the console; call before the server's catch-all route."""
+
+    async def index(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / "index.html", headers={
+            "Content-Security-Policy": _CSP, "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+
+    async def token(request: web.Request) -> web.Response:
+        return await console_token(server, request)
+
+    app.router.add_get("/", index)
+    app.router.add_post(TOKEN_PATH, token)
+    app.router.add_static("/console/", STATIC_DIR, append_version=False)
+
+
+async def console_token(server: LiveServer, request: web.Request) -> web.Response:
+    """``{"open": true}`` on a server without keys; else a single-use ephemeral token for
+    loopback pages (``{"name": "auth_tokens/…", …}``), or 403 with the reason."""
+    if server.keys.open:
+        return web.json_response({"open": True}, headers={"Cache-Control": "no-store"})
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    why = refusal(peer, request.headers.get("Host"), request.headers.get("Origin"),
+                  request.scheme)
+    if why is not None:
+        log.info("console token refused (%s)", why.split(";")[0])
+        return web.json_response(
+            {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": why}},
+            status=403, headers={"Cache-Control": "no-store"})
+    now = time.time()
+    record = tk.make_token({"uses": TOKEN_USES,
+                            "expireTime": tk.format_time(now + TOKEN_EXPIRE),
+                            "newSessionExpireTime": tk.format_time(now + TOKEN_NEW_SESSION)},
+                           now)
+    record["key"] = "console"  # per-key limits count console sessions together
+    await server.store.save_token(record["name"], record, record["expire_time"])
+    log.info("console token created for a loopback page")
+    return web.json_response(tk.token_response(record), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,322 @@
+// The console page: wires the connect panel, the Live connection, media and the panels.
+// Test hooks: window.openliveConsole.{state, stats, latency} (read-only use).
+
+import { credentials, isOwnServer } from "./auth.js";
+import { bytesToBase64 } from "./base64.js";
+import { EventLog } from "./event-log.js";
+import { Latency } from "./latency.js";
+import { LiveClient, liveUrl } from "./live-client.js";
+import { Mic } from "./mic.js";
+import { Player } from "./player.js";
+import { buildSetup, clearSettings, DEFAULTS, fillForm, loadSettings, readForm,
+         saveSettings, VOICES } from "./settings.js";
+import { ToolCalls } from "./tool-calls.js";
+import { Transcript } from "./transcript.js";
+import { VideoSource } from "./video.js";
+
+const $ = (id) => document.getElementById(id);
+const form = $("settings");
+const transcript = new Transcript($("transcript"));
+const log = new EventLog($("event-log"));
+const latency = new Latency($("latency-list"), $("latency-chart"));
+const player = new Player();
+const mic = new Mic();
+const video = new VideoSource($("preview"), sendFrame);
+const tools = new ToolCalls($("tool-calls"), (response) =>
+  send({ toolResponse: { functionResponses: [response] } }));
+
+const stats = { sentAudioChunks: 0, sentAudioMs: 0, sentFrames: 0, messagesIn: 0,
+                messagesOut: 0, interruptions: 0, reconnects: 0, playback: player.stats };
+const view = { state: "idle", detail: "", stats, latency: latency.values, close: null };
+window.openliveConsole = view;
+
+let client = null;
+let wanted = false; // the user wants a connection (false after Disconnect)
+let handle = null; // latest resumption handle
+let goAway = false;
+let retries = 0;
+let settings = loadSettings();
+
+// ---- state and errors -------------------------------------------------------------------
+
+function setState(state, detail = "") {
+  view.state = state;
+  view.detail = detail;
+  const badge = $("state");
+  badge.textContent = state;
+  badge.className = `badge ${state}`;
+  badge.dataset.state = state;
+  $("state-detail").textContent = detail;
+  const live = state === "live";
+  $("connect").disabled = state === "connecting" || state === "reconnecting" || live;
+  $("disconnect").disabled = state === "idle" || state === "closed";
+  for (const id of ["mic", "camera", "screen"]) $(id).disabled = !live;
+  $("ptt").disabled = !live;
+  for (const el of $("chat").elements) el.disabled = !live;
+}
+
+function showError(text) {
+  const box = $("error");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+// ---- connection ---------------------------------------------------------------------------
+
+async function connect(resuming = false) {
+  settings = readForm(form);
+  saveSettings(settings);
+  let setup;
+  try {
+    setup = buildSetup(settings, resuming ? handle : null);
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  showError("");
+  wanted = true;
+  goAway = false;
+  setState(resuming ? "reconnecting" : "connecting", resuming ? `attempt ${retries}` : "");
+  try {
+    await player.start();
+    const creds = await credentials(settings.url, settings.credential);
+    const url = liveUrl(settings.url || location.href, creds);
+    if (!wanted) return;
+    $("auth-hint").textContent = `authenticated with: ${creds.source}`;
+    client = new LiveClient();
+    client.addEventListener("sent", (e) => onSent(e.detail));
+    client.addEventListener("message", (e) => onMessage(e.detail));
+    client.addEventListener("fault", (e) => log.add("in", { notJson: e.detail }, "not JSON"));
+    client.addEventListener("close", (e) => onClose(e.target, e.detail));
+    client.connect(url, setup);
+  } catch (error) {
+    wanted = false;
+    setState("closed", "could not connect");
+    showError(error.message);
+  }
+}
+
+function disconnect() {
+  wanted = false;
+  stopMedia();
+  if (client) client.close(1000, "closed by the user");
+  else setState("closed", "");
+}
+
+function onClose(which, { code, reason }) {
+  if (which !== client) return;
+  client = null;
+  view.close = { code, reason };
+  log.add("in", { close: { code, reason } }, `close ${code}`);
+  const dropped = code === 1006 || code === 1001 || goAway ||
+    (code === 1011 && /deadline expired/i.test(reason));
+  if (wanted && settings.resume && handle && dropped && retries < 3) {
+    retries += 1;
+    stats.reconnects += 1;
+    transcript.note(`connection closed (${code}); resuming the session…`);
+    setTimeout(() => connect(true), 300 * retries);
+    return;
+  }
+  stopMedia();
+  const text = `${code}${reason ? ` ${reason}` : ""}`;
+  setState("closed", text);
+  if (wanted && code !== 1000) {
+    showError(`Closed with code ${text}`);
+    transcript.note(`closed: ${text}`, "error");
+  }
+  wanted = false;
+}
+
+function send(message) {
+  return client !== null && client.send(message);
+}
+
+function onSent(message) {
+  stats.messagesOut += 1;
+  log.add("out", message);
+}
+
+function onMessage(message) {
+  stats.messagesIn += 1;
+  log.add("in", message);
+  if (message.setupComplete) {
+    retries = 0;
+    setState("live", settings.modality);
+  }
+  if (message.serverContent) onServerContent(message.serverContent);
+  if (message.toolCall) tools.show(message.toolCall.functionCalls);
+  if (message.toolCallCancellation) tools.cancel(message.toolCallCancellation.ids);
+  if (message.sessionResumptionUpdate) {
+    const update = message.sessionResumptionUpdate;
+    if (update.resumable && update.newHandle) handle = update.newHandle;
+  }
+  if (message.goAway) {
+    goAway = true;
+    transcript.note(`the server will close this connection in ${message.goAway.timeLeft || "?"}`);
+    if (settings.resume && handle && client) client.close(1000, "reconnecting after goAway");
+  }
+}
+
+function onServerContent(content) {
+  if (content.inputTranscription && content.inputTranscription.text) {
+    transcript.add("user", content.inputTranscription.text, "speech");
+  }
+  if (content.inputTranscription && content.inputTranscription.finished) transcript.end("user");
+  for (const part of (content.modelTurn && content.modelTurn.parts) || []) {
+    const data = part.inlineData;
+    if (data && data.data && (data.mimeType || "").startsWith("audio/pcm")) {
+      latency.replyStarted(true);
+      const rate = Number((/rate=(\d+)/.exec(data.mimeType) || [])[1] || 24000);
+      player.play(data.data, rate);
+    } else if (part.text && !part.thought) {
+      latency.replyStarted(false);
+      transcript.end("user");
+      transcript.add("model", part.text, "text");
+    }
+  }
+  if (content.outputTranscription && content.outputTranscription.text) {
+    transcript.end("user");
+    transcript.add("model", content.outputTranscription.text, "transcription");
+  }
+  if (content.interrupted) {
+    player.flush();
+    stats.interruptions += 1;
+    transcript.end("model", "interrupted");
+    latency.turnEnded();
+  }
+  if (content.turnComplete) {
+    transcript.end("model");
+    latency.turnEnded();
+  }
+}
+
+// ---- media and chat -----------------------------------------------------------------------
+
+async function toggleMic() {
+  if (mic.running) {
+    mic.stop();
+    send({ realtimeInput: { audioStreamEnd: true } });
+    $("mic").classList.remove("on");
+    $("mic-level").value = 0;
+    return;
+  }
+  try {
+    const rate = await mic.start();
+    $("mic").classList.add("on");
+    $("media-status").textContent = `mic at ${rate} Hz → 16 kHz PCM16`;
+  } catch (error) {
+    showError(`Microphone: ${error.message}`);
+  }
+}
+
+mic.addEventListener("chunk", (event) => {
+  const { pcm, rms } = event.detail;
+  $("mic-level").value = Math.min(1, rms * 5);
+  latency.level(rms);
+  const data = bytesToBase64(new Uint8Array(pcm));
+  if (send({ realtimeInput: { audio: { mimeType: "audio/pcm;rate=16000", data } } })) {
+    stats.sentAudioChunks += 1;
+    stats.sentAudioMs += pcm.byteLength / 32;
+  }
+});
+
+async function toggleVideo(kind) {
+  if (video.kind === kind) {
+    video.stop();
+  } else {
+    try {
+      await video.start(kind);
+    } catch (error) {
+      showError(`${kind === "screen" ? "Screen sharing" : "Camera"}: ${error.message}`);
+    }
+  }
+  $("camera").classList.toggle("on", video.kind === "camera");
+  $("screen").classList.toggle("on", video.kind === "screen");
+}
+
+function sendFrame(jpeg) {
+  if (send({ realtimeInput: { video: { mimeType: "image/jpeg", data: bytesToBase64(jpeg) } } })) {
+    stats.sentFrames += 1;
+  }
+}
+
+function stopMedia() {
+  if (mic.running) mic.stop();
+  video.stop();
+  $("mic").classList.remove("on");
+  $("camera").classList.remove("on");
+  $("screen").classList.remove("on");
+}
+
+function sendText(event) {
+  event.preventDefault();
+  const input = $("chat").elements.namedItem("text");
+  const text = input.value.trim();
+  if (!text) return;
+  const turns = [{ role: "user", parts: [{ text }] }];
+  if (send({ clientContent: { turns, turnComplete: true } })) {
+    transcript.end("user");
+    transcript.add("user", text, "typed");
+    transcript.end("user");
+    latency.textSent();
+    input.value = "";
+  }
+}
+
+// ---- page set-up --------------------------------------------------------------------------
+
+function updateVadControls() {
+  const vad = form.elements.namedItem("vad").checked;
+  $("ptt").hidden = vad;
+}
+
+async function listModels() {
+  if (!isOwnServer(form.elements.namedItem("url").value)) return;
+  try {
+    const response = await fetch("/v1beta/models");
+    const body = await response.json();
+    const names = (body.models || []).map((m) => m.name.replace(/^models\//, ""));
+    $("models").replaceChildren(...names.map((name) => new Option(name)));
+  } catch {
+    // a server without a model list: the field stays free text
+  }
+}
+
+function setUp() {
+  $("settings").elements.namedItem("voice").replaceChildren(
+    ...VOICES.map((name) => new Option(name)));
+  fillForm(form, settings);
+  updateVadControls();
+  const own = isOwnServer(settings.url);
+  $("auth-hint").textContent = own
+    ? "Leave empty on this machine: the page gets a one-time token from the server."
+    : "Enter an API key or an ephemeral token for this server.";
+  form.addEventListener("change", () => {
+    updateVadControls();
+    saveSettings(readForm(form));
+  });
+  $("reset-settings").addEventListener("click", () => {
+    clearSettings();
+    fillForm(form, DEFAULTS);
+    updateVadControls();
+  });
+  $("connect").addEventListener("click", () => {
+    retries = 0;
+    handle = null;
+    connect(false);
+  });
+  $("disconnect").addEventListener("click", disconnect);
+  $("mic").addEventListener("click", toggleMic);
+  $("camera").addEventListener("click", () => toggleVideo("camera"));
+  $("screen").addEventListener("click", () => toggleVideo("screen"));
+  $("ptt").addEventListener("pointerdown", () => send({ realtimeInput: { activityStart: {} } }));
+  $("ptt").addEventListener("pointerup", () => send({ realtimeInput: { activityEnd: {} } }));
+  $("chat").addEventListener("submit", sendText);
+  $("clear-log").addEventListener("click", () => log.clear());
+  setState("idle");
+  listModels();
+  latency.draw();
+  $("latency-label").textContent = "end of speech (page estimate) → first reply audio";
+}
+
+setUp();

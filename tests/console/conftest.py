@@ -1,0 +1,183 @@
+"""Browser console tests: a real `openlive serve` subprocess, Debian's Chromium driven by
+Playwright, and a question spoken by Piper at test time fed as the fake microphone.
+
+Screenshots of each state land in test-artifacts/console/ (gitignored)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soxr
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "console"
+QUESTION = "What is the capital of France?"
+WAV_RATE = 48_000
+API_KEY = "console-test-key-3f9a"  # the server's key: must never reach the page
+
+SCRIPT = """\
+- match: "weather in (?P<city>\\\\w+)"
+  call: {name: get_weather, args: {city: "{city}"}}
+  say: "It is {result[summary]} in {city}."
+- match: "crash"
+  close: {code: 1011, reason: "The service is currently unavailable."}
+"""
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium_executable() -> str:
+    exe = os.environ.get("OPENLIVE_CHROMIUM") or shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    if exe is None or not os.path.exists(exe):
+        pytest.fail("Chromium is not installed: run `make install-dev` (it installs Debian's "
+                    "chromium package) or set OPENLIVE_CHROMIUM", pytrace=False)
+    return exe
+
+
+@pytest.fixture(scope="session")
+def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The question spoken by Piper: 48 kHz mono PCM16 with 0.5 s of silence before it and
+    8 s after (VAD ends the utterance; the reply plays before Chromium loops the file)."""
+    from openlive.engines.audio.tts import Synthesizer
+
+    tts = Synthesizer(noise_scale=0.0, noise_w_scale=0.0)
+    speech = np.frombuffer(b"".join(tts.synthesize(QUESTION)), dtype="<i2")
+    speech = soxr.resample(speech, tts.output_rate, WAV_RATE).astype("<i2")
+    pcm = np.concatenate([np.zeros(WAV_RATE // 2, "<i2"), speech,
+                          np.zeros(8 * WAV_RATE, "<i2")])
+    path = tmp_path_factory.mktemp("console-audio") / "question.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(WAV_RATE)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+@dataclass
+class ConsoleServer:
+    url: str
+    api_key: str
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
+    """`openlive serve` (emulator with voice, an API key, a script with a tool call and an
+    error close) as a subprocess on a free loopback port."""
+    workdir = tmp_path_factory.mktemp("console-server")
+    script = workdir / "script.yaml"
+    script.write_text(SCRIPT)
+    log = workdir / "server.log"
+    port = free_port()
+    cmd = [sys.executable, "-m", "openlive.cli", "serve", "--port", str(port),
+           "--api-key", API_KEY, "--script", str(script)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"openlive serve exited ({proc.returncode}):\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"openlive serve did not start in 60 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield ConsoleServer(url, API_KEY, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert API_KEY not in log.read_text(), "the server logged its API key"
+
+
+@pytest.fixture(scope="module")
+def browser(question_wav: Path) -> Iterator[object]:
+    """Headless Chromium (Debian's) with fake media devices: the microphone plays
+    ``question_wav`` in a loop, the camera is Chromium's test pattern."""
+    from playwright.sync_api import sync_playwright
+
+    exe = chromium_executable()
+    with sync_playwright() as pw:
+        # Playwright gives each launch a fresh, temporary --user-data-dir.
+        chromium = pw.chromium.launch(
+            executable_path=exe, headless=True,
+            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={question_wav}"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, console_server: ConsoleServer) -> Iterator[object]:
+    """A fresh page (1280x800) on the console; fails the test if the page logs an error
+    or requests anything but the server it came from."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    foreign: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    origin = console_server.url.replace("http://", "")
+
+    def check_request(request) -> None:
+        if origin not in request.url and not request.url.startswith(("data:", "blob:")):
+            foreign.append(request.url)
+
+    page.on("request", check_request)
+    page.goto(console_server.url + "/")
+    page.wait_for_selector("#state[data-state=idle]")
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not foreign, f"the page requested other hosts: {foreign}"
+    assert not errors, f"errors in the page: {errors}"
+
+
+@pytest.fixture
+def shot(page) -> object:
+    """``shot(name)``: a screenshot of the page as test-artifacts/console/<name>.png."""
+    def save(name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return save
