@@ -30,6 +30,8 @@ class EngineOptionError(Exception):
 ENGINES: dict[str, str] = {
     "emulator": "openlive.engines.emulator.options",
     "local": "openlive.engines.local.options",
+    "relay": "openlive.engines.relay.options",
+    "replay": "openlive.engines.replay.options",
 }
 
 

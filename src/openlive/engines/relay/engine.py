@@ -1,0 +1,118 @@
+"""The relay engine: every session is forwarded to an upstream Live endpoint (Google's, or
+another openlive) with a key the server holds, so clients never see it.
+
+Unlike the other engines the relay produces no turns: the server hands it each
+authenticated WebSocket (``pass_through``) and it pipes frames both ways as they are
+(:mod:`openlive.engines.relay.pipe`). One aiohttp client session per server process dials
+the upstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from ...client.url import live_url
+from ...wire.errors import LiveError
+from ...wire.setup import Setup
+from ..base import Engine, EngineSession
+from .options import DEFAULT_UPSTREAM
+from .pipe import RelayConnection
+
+log = logging.getLogger("openlive.relay")
+
+GOOGLE_UPSTREAM = DEFAULT_UPSTREAM
+LISTING_TIMEOUT = aiohttp.ClientTimeout(total=30)  # GET …/models upstream
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where sessions go, and with which key (the key is never logged nor shown in repr)."""
+
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    ssl_context: ssl.SSLContext | None = None  # None: the system's trusted CAs
+    compression: bool = False  # permessage-deflate on the upstream hop (costs latency)
+    connect_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        live_url(self.base_url)  # ValueError on a URL that is not http(s):// or ws(s)://
+
+    @property
+    def host(self) -> str:
+        """host[:port] for log lines and close reasons."""
+        base = self.base_url if "://" in self.base_url else "ws://" + self.base_url
+        return urlsplit(base).netloc
+
+    def url(self, api_version: str) -> str:
+        """The upstream's plain Live method in the client's API version (ephemeral tokens
+        are openlive's own: upstream, the server key opens the unconstrained method)."""
+        return live_url(self.base_url, api_version=api_version)
+
+    def headers(self) -> dict[str, str]:
+        return {"x-goog-api-key": self.api_key} if self.api_key else {}
+
+
+class RelayEngine(Engine):
+    name = "relay"
+
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        self._http: aiohttp.ClientSession | None = None
+
+    def open_session(self, setup: Setup, model: str) -> EngineSession:
+        raise NotImplementedError("the relay engine passes whole connections through")
+
+    def http(self) -> aiohttp.ClientSession:
+        """The shared client session (made in the server's event loop on first use)."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, connect=self.upstream.connect_timeout))
+        return self._http
+
+    def pass_through(self, ws: web.WebSocketResponse, *, api_version: str,
+                     auth_error: LiveError | None, token: dict[str, Any] | None,
+                     label: str, store: Any, binary_frames: bool = True) -> RelayConnection:
+        """The connection object the server runs instead of its own session core."""
+        return RelayConnection(self, ws, api_version=api_version, auth_error=auth_error,
+                               token=token, label=label, store=store,
+                               binary_frames=binary_frames)
+
+    async def proxy_models(self, request: web.Request, api_version: str, name: str | None,
+                           *, refused: LiveError | None = None) -> web.Response:
+        """GET …/models[/NAME] answered by the upstream (with the server key): the relay
+        serves whatever models the upstream serves. Clients need a key of this server."""
+        if refused is not None:
+            status, kind = (400, "INVALID_ARGUMENT") if refused.code == 1007 else (
+                403, "PERMISSION_DENIED")
+            return web.json_response({"error": {"code": status, "message": refused.reason,
+                                                "status": kind}}, status=status)
+        up = self.upstream
+        base = up.base_url.rstrip("/")
+        base = base if "://" in base else "http://" + base
+        base = "http" + base[2:] if base.startswith("ws") else base  # ws(s):// -> http(s)://
+        url = f"{base}/{api_version}/models" + (f"/{name}" if name else "")
+        params = {k: v for k, v in request.query.items() if k in ("pageSize", "pageToken")}
+        try:
+            async with self.http().get(url, params=params, headers=up.headers(),
+                                       timeout=LISTING_TIMEOUT,
+                                       ssl=up.ssl_context if up.ssl_context else True) as resp:
+                body = await resp.read()
+                return web.Response(status=resp.status, body=body,
+                                    content_type=resp.content_type or "application/json")
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("upstream %s models listing failed: %s", up.host, type(exc).__name__)
+            return web.json_response({"error": {
+                "code": 502, "status": "UNAVAILABLE",
+                "message": f"openlive relay: upstream {up.host} is unreachable"}}, status=502)
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
