@@ -1,6 +1,7 @@
 """What the pytest fixture ``live_server`` costs per test: start + stop of an in-process
 openlive (emulator, TLS), median over N starts, as the fixture does it (shared background
-event loop and certificate, made once per pytest run). Also one connect + setup round trip.
+event loop and certificate, made once per pytest run). Also one connect + setup round trip,
+and start + stop with engine="replay".
 
     python bench/plugin_startup.py [N]
 """
@@ -54,6 +55,28 @@ def main(n: int = 50) -> None:
           f"stop {statistics.median(stops) * ms:.2f} ms), "
           f"p90 {statistics.quantiles(costs, n=10)[-1] * ms:.2f} ms")
     print(f"  TLS connect + setup/setupComplete: median {statistics.median(rtts) * ms:.2f} ms")
+    _replay_starts(n)
+
+
+def _replay_starts(n: int) -> None:
+    """engine="replay": start+stop with a directory of one recording (read at each start)."""
+    import tempfile
+
+    from openlive.recording import Recorder
+
+    with tempfile.TemporaryDirectory() as directory:
+        server = start_live_server(observer=Recorder(directory))
+        asyncio.run(_setup_round_trip(server))
+        server.wait_closed()
+        server.stop()
+        costs = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            start_live_server(engine="replay", recordings=directory).stop()
+            costs.append(time.perf_counter() - t0)
+    print(f"live_server fixture, engine='replay' (1 recording) + TLS, {n} starts: start+stop "
+          f"median {statistics.median(costs) * 1000:.2f} ms, "
+          f"p90 {statistics.quantiles(costs, n=10)[-1] * 1000:.2f} ms")
 
 
 if __name__ == "__main__":

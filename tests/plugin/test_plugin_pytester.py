@@ -26,14 +26,15 @@ def doc_files() -> dict[str, str]:
 
 def test_the_documented_example_passes(pytester: pytest.Pytester) -> None:
     files = doc_files()
-    assert set(files) == {"weather.py", "test_weather.py"}
+    assert set(files) == {"weather.py", "test_weather.py", "test_weather_replay.py"}
     pytester.makeini(INI)
     for name, text in files.items():
         pytester.path.joinpath(name).write_text(text)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers",
                                            "-W", "error::pytest.PytestUnknownMarkWarning",
                                            timeout=120)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=7)
+    assert list(pytester.path.joinpath("recordings").glob("*.jsonl"))  # recorded, replayed
 
 
 def test_the_plugin_is_registered_by_its_entry_point(pytester: pytest.Pytester) -> None:

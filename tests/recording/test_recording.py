@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import wave
 
@@ -117,3 +118,45 @@ def test_recordings_list_and_show(tmp_path, capsys):
     assert '<- model serverContent "It is sunny." turnComplete' in out
     assert "closed with code 1000" in out
     assert main(["recordings", "list", str(tmp_path / "missing")]) == 1
+
+
+def test_resumption_handles_are_written_as_digests_and_the_close_reason_is_kept(tmp_path,
+                                                                               capsys):
+    from openlive.recording.recorder import handle_digest
+
+    recorder = Recorder(tmp_path)
+    recorder("[session 3]", "open", {"api_version": "v1beta", "auth": "api_key"})
+    recorder("[session 3]", "client", json.dumps({"setup": {
+        "model": "m", "session_resumption": {"handle": "old-secret-handle"}}}))
+    recorder("[session 3]", "server", json.dumps({"sessionResumptionUpdate": {
+        "newHandle": "new-secret-handle", "resumable": True}}).encode())
+    recorder("[session 3]", "close", {"code": 1008, "reason": "replay: expected X; got Y"})
+    [path] = tmp_path.glob("*.jsonl")
+    assert b"secret-handle" not in path.read_bytes()
+    records = read_recording(path)
+    assert records[1]["message"]["setup"]["session_resumption"]["handle"] == handle_digest(
+        "old-secret-handle")
+    new = records[2]["message"]["sessionResumptionUpdate"]["newHandle"]
+    assert new == handle_digest("new-secret-handle") and len(new) == len("sha256:") + 12
+    assert records[-1] == {"t": records[-1]["t"], "direction": "close", "code": 1008,
+                           "reason": "replay: expected X; got Y"}
+    assert main(["recordings", "show", str(path)]) == 0
+    assert "closed with code 1008: replay: expected X; got Y" in capsys.readouterr().out
+
+
+async def test_a_session_the_server_closes_is_recorded_with_its_reason(tmp_path):
+    server = start_live_server(observer=Recorder(tmp_path))
+    try:
+        async with asyncio.timeout(10):
+            async with websockets.connect(server.live_url, ssl=server.ssl_context) as ws:
+                await ws.send(json.dumps({"setup": {"model": "models/no-such-model"}}))
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ws.recv()
+            code, reason = ws.close_code, ws.close_reason
+            await server.await_closed()
+    finally:
+        server.stop()
+    assert code == 1008 and "no-such-model" in reason
+    [path] = tmp_path.glob("*.jsonl")
+    last = read_recording(path)[-1]
+    assert (last["direction"], last["code"], last["reason"]) == ("close", 1008, reason)

@@ -140,6 +140,8 @@ def show_recording(path: Path, width: int = 100) -> int:
                     f"({r.get('api_version')}, auth: {r.get('auth')})")
         elif direction == "close":
             line = f"closed with code {r.get('code')}"
+            if r.get("reason"):
+                line += f": {r['reason']}"
         elif "invalid" in r:
             line = f"{arrows.get(direction, direction)} (not JSON) {r['invalid']}"
         else:

@@ -5,7 +5,11 @@ Each JSONL line is one JSON object: ``{"t": seconds since the session opened (mo
 the message JSON under ``"message"`` (a client frame that is not JSON is kept as text under
 ``"invalid"``). Every line is flushed as it is written, so a crash loses nothing already
 recorded. The WebSocket handshake (URL query, headers: API keys and tokens) is never
-written: the ``open`` line says only which kind of credential was used.
+written: the ``open`` line says only which kind of credential was used. Session resumption
+handles are bearer credentials too: ``sessionResumptionUpdate.newHandle`` and
+``setup.sessionResumption.handle`` are written as :func:`handle_digest` (``"sha256:"`` and
+12 hex digits), so a recording still shows which handle resumed which session. The
+``close`` line holds the close code and, when the server knows it, the reason.
 
 Audio goes to ``<stem>.client.wav`` (the app's input, usually 16 kHz) and
 ``<stem>.server.wav`` (the model's output, usually 24 kHz): 16-bit mono PCM, the header
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import os
@@ -64,6 +69,33 @@ def _get(obj: dict, camel: str) -> Any:
         return obj[camel]
     snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
     return obj.get(snake)
+
+
+def handle_digest(handle: str) -> str:
+    """A resumption handle as recordings hold it: stable, short, not usable to resume."""
+    return "sha256:" + hashlib.sha256(handle.encode("utf-8")).hexdigest()[:12]
+
+
+def _hide_handle(obj: Any, camel: str) -> None:
+    if not isinstance(obj, dict):
+        return
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
+    for key in {camel, snake}:  # ("handle" is both)
+        if isinstance(obj.get(key), str):
+            obj[key] = handle_digest(obj[key])
+
+
+def redact(direction: str, message: Any) -> Any:
+    """``message`` with its resumption handles replaced by their digests (in place)."""
+    if not isinstance(message, dict):
+        return message
+    if direction == "server":
+        _hide_handle(message.get("sessionResumptionUpdate"), "newHandle")
+    else:
+        setup = _get(message, "setup")
+        if isinstance(setup, dict):
+            _hide_handle(_get(setup, "sessionResumption"), "handle")
+    return message
 
 
 def client_audio(message: dict) -> list[tuple[bytes, int]]:
@@ -131,7 +163,7 @@ class _SessionFile:
             text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
             self.write({"t": t, "direction": direction, "invalid": text})
             return
-        self.write({"t": t, "direction": direction, "message": message})
+        self.write({"t": t, "direction": direction, "message": redact(direction, message)})
         if isinstance(message, dict):
             chunks = client_audio(message) if direction == "client" else server_audio(message)
             for pcm, rate in chunks:
@@ -154,7 +186,8 @@ class _SessionFile:
 
     def close(self, info: dict) -> None:
         t = round(time.monotonic() - self.start, 6)
-        self.write({"t": t, "direction": "close", **info})
+        self.write({"t": t, "direction": "close",
+                    **{k: v for k, v in info.items() if v is not None or k == "code"}})
         self.file.close()
         for wav in self.wavs.values():
             wav.close()

@@ -55,6 +55,7 @@ class Connection:
         self._turn_tasks: dict[int, asyncio.Task[None]] = {}
         self._tool_waiters: dict[str, asyncio.Future[FunctionResponse]] = {}
         self._closing = False
+        self.close_reason: str | None = None  # the reason this server closed with
         self._deadline: asyncio.Task[None] | None = None
         self._dispatching = False
         self._flushes: set[asyncio.Task[None]] = set()
@@ -122,9 +123,10 @@ class Connection:
         self._closing = True
         self.session.close()
         log.info("%s closing: %d %s", self.label, code, reason)
+        # a close frame holds at most 123 bytes of reason (engines may pass longer ones)
+        self.close_reason = cut_reason(reason)
         if not self.ws.closed:
-            # a close frame holds at most 123 bytes of reason (engines may pass longer ones)
-            await self.ws.close(code=code, message=cut_reason(reason).encode("utf-8"))
+            await self.ws.close(code=code, message=self.close_reason.encode("utf-8"))
 
     def close_after(self, seconds: float, code: int, reason: str) -> None:
         if self._deadline is None:
@@ -355,6 +357,8 @@ class _ConnectionTurn:
         loop = asyncio.get_running_loop()
         waiters: list[Awaitable[FunctionResponse]] = []
         for call in issued:
+            if call.id in conn.session.background_calls:
+                continue  # NON_BLOCKING: not waited for (its responses are scheduled)
             fut: asyncio.Future[FunctionResponse] = loop.create_future()
             conn._tool_waiters[call.id or ""] = fut
             waiters.append(fut)

@@ -14,9 +14,12 @@ async def test_greeting(live_server):
 ```
 
 Options (marker keywords, or a dict through ``@pytest.mark.parametrize("live_server",
-[...], indirect=True)``; the parameter wins over the marker): ``script`` (emulator rules or
-a YAML path), ``engine`` (an Engine or a factory), ``tls`` (default True), and any
-``ServerConfig`` field (``api_keys=[...]``, ``binary_frames=False``…). See docs/testing.md.
+[...], indirect=True)``; the parameter wins over the marker): ``engine`` (``"emulator"``,
+the default, ``"replay"``, ``"local"``, or an Engine or a factory), ``script`` (emulator
+rules or a YAML path), ``recordings`` / ``speed`` / ``recording`` (for ``"replay"``),
+``tls`` (default True), and any ``ServerConfig`` field (``api_keys=[...]``,
+``binary_frames=False``…). An unknown engine or option is a ``pytest.UsageError``. See
+docs/testing.md.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ MARKER = "openlive"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(script=None, engine=None, tls=True, **server_config): options of the "
-        "live_server fixture (an in-process openlive Live API server)")
+        f"{MARKER}(engine='emulator'|'replay'|'local'|Engine, script=None, recordings=None, "
+        "speed=1, tls=True, **server_config): options of the live_server fixture (an "
+        "in-process openlive Live API server)")
 
 
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -61,11 +65,14 @@ def _openlive_tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def live_server(request: pytest.FixtureRequest, _openlive_tls_dir: Any) -> Iterator[Any]:
     """An in-process openlive (emulator by default) on a free port, with TLS; stopped after
     the test. ``.url``, ``.ws_url``, ``.genai_client()``, ``.sessions``."""
-    from .server import start_live_server
+    from .server import OptionError, start_live_server
 
     options = _options(request)
     options.setdefault("tls_dir", _openlive_tls_dir)
-    server = start_live_server(**options)
+    try:
+        server = start_live_server(**options)
+    except OptionError as exc:
+        raise pytest.UsageError(f"live_server: {exc}") from None
     try:
         yield server
     finally:

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LiveTestServer", "ObservedSession", "running_live_server", "start_live_server"]
+__all__ = ["LiveTestServer", "ObservedSession", "OptionError", "running_live_server",
+           "start_live_server"]
 
 
 class ObservedSession:
@@ -205,18 +206,84 @@ def shutdown() -> None:
         thread.close()
 
 
-def _make_engine(script: Any = None, engine: Any = None) -> Any:
-    if engine is not None:
+class OptionError(ValueError):
+    """An option of :func:`start_live_server` (or the fixture) is unknown or wrong."""
+
+
+#: engines chosen by name: ``engine="replay"`` (with ``recordings=DIR``), ``"local"``
+ENGINE_NAMES = ("emulator", "replay", "local")
+_REPLAY_OPTIONS = ("recordings", "speed", "recording")
+
+
+def _shared_local_engine() -> Any:
+    """The local engine, its models loaded once per process and shared by every server."""
+    import argparse
+
+    from ..engines.local import options
+    from ..engines.options import EngineOptionError
+
+    with _shared_lock:
+        engine = _shared.get("local")
+        if engine is None:
+            parser = argparse.ArgumentParser()
+            options.add_arguments(parser.add_argument_group())  # `serve`'s defaults
+            try:
+                engine = _shared["local"] = options.build(parser.parse_args([]))
+            except EngineOptionError as exc:
+                raise OptionError(f"engine='local': {exc}") from None
+        return engine
+
+
+def _replay_engine(recordings: Any, speed: Any = 1.0, recording: str | None = None) -> Any:
+    import argparse
+
+    from ..engines.replay import RecordingError, ReplayEngine
+    from ..engines.replay.options import parse_speed
+
+    speed = 1.0 if speed is None else speed
+    if recordings is None:
+        raise OptionError("engine='replay' needs recordings=DIR (sessions recorded with "
+                          "openlive serve --record DIR, or Recorder(DIR) as observer)")
+    try:
+        speed = parse_speed(str(speed))
+    except argparse.ArgumentTypeError as exc:
+        raise OptionError(f"speed: {exc}") from None
+    try:
+        return ReplayEngine(recordings, speed=speed, name=recording)
+    except RecordingError as exc:
+        raise OptionError(f"recordings: {exc}") from None
+
+
+def _make_engine(script: Any = None, engine: Any = None, **replay: Any) -> Any:
+    if isinstance(engine, str):
+        if engine not in ENGINE_NAMES:
+            raise OptionError(f"unknown engine {engine!r}: use one of "
+                              f"{', '.join(ENGINE_NAMES)}, or pass an Engine")
+        if script is not None and engine != "emulator":
+            raise OptionError(f"script= is for the emulator, not engine={engine!r}")
+    given = [k for k in _REPLAY_OPTIONS if replay.get(k) is not None]
+    if given and engine != "replay":
+        raise OptionError(f"{', '.join(given)}= need engine='replay'")
+    if engine == "replay":
+        return _replay_engine(**replay)
+    if engine == "local":
+        return _shared_local_engine()
+    if engine is not None and engine != "emulator":
+        if script is not None:
+            raise OptionError("script= is for the emulator: pass either script or engine")
         factory = isinstance(engine, type) or not hasattr(engine, "open_session")
         return engine() if factory and callable(engine) else engine
     from ..engines.emulator import EmulatorEngine
-    from ..engines.emulator.script import parse_rules
+    from ..engines.emulator.script import ScriptError, parse_rules
 
-    if script is None:
-        return EmulatorEngine()
-    if isinstance(script, str | Path):
-        return EmulatorEngine.from_script(script)
-    return EmulatorEngine(parse_rules(list(script)))
+    try:
+        if script is None:
+            return EmulatorEngine()
+        if isinstance(script, str | Path):
+            return EmulatorEngine.from_script(script)
+        return EmulatorEngine(parse_rules(list(script)))
+    except ScriptError as exc:
+        raise OptionError(f"script: {exc}") from None
 
 
 class LiveTestServer:
@@ -290,16 +357,31 @@ class LiveTestServer:
 def start_live_server(*, script: Any = None, engine: Any = None, tls: bool = True,
                       tls_dir: str | Path | None = None, host: str = "127.0.0.1",
                       observer: Callable[[str, str, Any], None] | None = None,
-                      **config: Any) -> LiveTestServer:
+                      recordings: str | Path | None = None, speed: float | str | None = None,
+                      recording: str | None = None, **config: Any) -> LiveTestServer:
     """Start an openlive on a free port; stop it with ``.stop()``.
 
-    ``script``: emulator rules (a list of dicts, or a YAML file path); ``engine``: any
-    openlive Engine (or a zero-argument factory of one) instead of the emulator;
+    ``engine``: ``"emulator"`` (the default) answering from ``script`` (emulator rules: a
+    list of dicts, or a YAML file path); ``"replay"`` answering from ``recordings`` (a
+    directory made with ``serve --record``; ``speed``: 1 = recorded timing, 0 or ``"max"``
+    = no waiting; ``recording``: one file's name); ``"local"`` (the local models, loaded
+    once per process); or any openlive Engine (or a zero-argument factory of one).
     ``tls``: serve https/wss with a self-signed certificate (google-genai needs it);
     other keywords go to :class:`openlive.server.app.ServerConfig` (``api_keys=[...]``…).
+    Raises :class:`OptionError` for an unknown or wrong option.
     """
+    import dataclasses
+
     from ..server.app import ServerConfig
     from ..server.run import start_server
+
+    unknown = sorted(set(config) - {f.name for f in dataclasses.fields(ServerConfig)})
+    if unknown:
+        raise OptionError(f"unknown live_server option {', '.join(map(repr, unknown))}: "
+                          "use script, engine, recordings, speed, recording, tls, tls_dir, "
+                          "host, observer or a ServerConfig field")
+    built = _make_engine(script, engine, recordings=recordings, speed=speed,
+                         recording=recording)
 
     cert = server_ctx = client_ctx = None
     if tls:
@@ -312,7 +394,6 @@ def start_live_server(*, script: Any = None, engine: Any = None, tls: bool = Tru
         config["observer"] = both
     else:
         config["observer"] = watcher
-    built = _make_engine(script, engine)
     loop = _loop_thread()
     running = loop.run(start_server(built, ServerConfig(**config), host=host, port=0,
                                     ssl_context=server_ctx))

@@ -1,0 +1,266 @@
+"""One replayed connection: the client's messages checked against recordings, the recorded
+server messages sent back as recorded, with their recorded timing.
+
+Two tasks: the reader takes each client frame (audio advances the audio position; any
+other message must be the next one recorded, or the session closes with
+:data:`DIVERGED`), and the sender walks the chosen recording's steps, waiting for each
+step's trigger, then sending its messages at the recorded offsets divided by the speed.
+Until a client message tells them apart, every recording whose messages so far are the
+same stays a candidate; the first by name leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from ...wire.errors import LiveError, cut_reason
+from .script import Recording, audio_seconds, first_difference, normalise, split_setup
+
+if TYPE_CHECKING:
+    from .engine import ReplayEngine
+
+log = logging.getLogger("openlive.replay")
+
+#: The close code of a session whose client did not do what the recording did (an
+#: application code, RFC 6455 §7.4.2: Google never sends it, so no test mistakes it for a
+#: real protocol error; 409 as in HTTP's Conflict). docs/recording.md.
+DIVERGED = 4409
+_EPSILON = 1e-6  # seconds of audio: rounding between chunkings of the same stream
+
+
+def _kind(message: dict) -> str:
+    """One short line for a client message (as ``openlive recordings show`` writes it)."""
+    from ...recording.cli import describe
+
+    if "invalid" in message:
+        return "a frame that is not a client message"
+    return describe("client", message)
+
+
+def _cut(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ReplayConnection:
+    observer: Callable[[str, str, object], None] | None = None  # ServerConfig.observer
+
+    def __init__(self, engine: ReplayEngine, ws: web.WebSocketResponse, *, api_version: str,
+                 auth_error: LiveError | None, label: str, binary_frames: bool = True,
+                 **_: Any) -> None:
+        self.engine = engine
+        self.ws = ws
+        self.api_version = api_version
+        self.auth_error = auth_error
+        self.label = label
+        self.binary_frames = binary_frames
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.candidates: list[Recording] = []
+        self.turns = 0  # significant client messages matched after the setup
+        self.turn_times: list[float] = []  # when each was matched (index 0: the setup)
+        self.audio = 0.0  # seconds of client audio so far
+        self.audio_times: list[tuple[float, float]] = []  # (position, when it was reached)
+        self.steps_started = 0
+        self._progress = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
+
+    @property
+    def lead(self) -> Recording:
+        return self.candidates[0]
+
+    # ----------------------------------------------------------------- main loop
+
+    async def run(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    break
+                if self.observer is not None:
+                    self.observer(self.label, "client", msg.data)
+                try:
+                    self._receive(msg.data)
+                except LiveError as exc:
+                    await self.close(exc.code, exc.reason)
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s replay failed", self.label)
+            await self.close(1011, "Internal error encountered.")
+        finally:
+            if self._sender is not None:
+                self._sender.cancel()
+                await asyncio.gather(self._sender, return_exceptions=True)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason = code, cut_reason(reason)
+        log.info("%s closing: %d %s", self.label, code, reason)
+        if not self.ws.closed:
+            await self.ws.close(code=code, message=self.close_reason.encode("utf-8"))
+
+    # ----------------------------------------------------------- client messages
+
+    def _receive(self, frame: str | bytes) -> None:
+        now = time.monotonic()
+        if self.auth_error is not None:
+            raise self.auth_error
+        try:
+            message: Any = json.loads(frame)
+        except ValueError:
+            text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+            message, normal = None, {"invalid": text}
+        else:
+            seconds = audio_seconds(message) if self._sender is not None else None
+            if seconds is not None:
+                if seconds:
+                    self.audio += seconds
+                    self.audio_times.append((self.audio, now))
+                    self._progress.set()
+                return
+            normal = normalise(message)
+        if self._sender is None:
+            self._choose(normal)
+        else:
+            self._match(normal)
+        self.turn_times.append(now)
+        self._progress.set()
+
+    def _choose(self, normal: dict) -> None:
+        """The first message: the recordings whose setup (and resumed handle) it is."""
+        if "setup" not in normal:
+            self._diverged("the first message", "expected setup", normal, "setup", normal)
+        setup, handle = split_setup(normal["setup"])
+        if handle is not None:
+            handle = self.engine.recorded_handle(handle)
+        recordings = self.engine.recordings
+        self.candidates = [r for r in recordings if r.setup == setup and r.handle == handle]
+        if not self.candidates:
+            same = [r for r in recordings if r.setup == setup]
+            if same:
+                recorded = sorted({r.handle or "none" for r in same})
+                why = (f"resumption handle: expected {' or '.join(recorded[:2])}, got "
+                       f"{handle or 'none'}")
+            else:  # the recording that differs least, by its first difference
+                diffs = [first_difference(r.setup, setup) or "" for r in recordings]
+                why = min(diffs, key=len)
+            self._diverged("the setup", f"setup {why}",
+                           [{"setup": r.setup, "handle": r.handle} for r in recordings],
+                           {"setup": setup, "handle": handle}, normal)
+        log.info("%s replaying %s (%d candidate recordings)", self.label, self.lead.name,
+                 len(self.candidates))
+        self._sender = asyncio.create_task(self._send_steps(), name=f"{self.label} replay")
+
+    def _match(self, normal: dict) -> None:
+        i = self.turns
+        kept = [r for r in self.candidates if i < len(r.turns) and r.turns[i] == normal
+                and self._same_so_far(r)]
+        if not kept:
+            lead = self.lead
+            expected = lead.turns[i] if i < len(lead.turns) else None
+            diff = first_difference(expected, normal)
+            if expected is not None and set(expected) == set(normal) and diff:
+                reason = diff  # the same kind of message: where it differs, both values
+            else:
+                shown = _kind(expected) if expected is not None else "the end of the recording"
+                reason = f"expected {_cut(shown)}; got {_cut(_kind(normal))}"
+            self._diverged(f"client message {i + 1} after the setup", reason, expected,
+                           normal, diff)
+        self.candidates = kept
+        self.turns += 1
+
+    def _same_so_far(self, other: Recording) -> bool:
+        """``other`` would have sent what the lead has sent so far."""
+        n = self.steps_started
+        mine, theirs = self.lead.steps[:n], other.steps[:n]
+        return len(theirs) == n and all(
+            a.trigger == b.trigger and [m for _, m in a.replies] == [m for _, m in b.replies]
+            for a, b in zip(mine, theirs, strict=True))
+
+    def _diverged(self, where: str, reason: str, expected: Any, got: Any,
+                  detail: Any = None) -> None:
+        """Log the whole of what was expected and what came; close with :data:`DIVERGED`."""
+        log.warning("%s replay diverged at %s (recording %s): %s\n  expected: %s\n  got: %s",
+                    self.label, where, self.candidates[0].name if self.candidates else "-",
+                    detail if isinstance(detail, str) else reason,
+                    json.dumps(expected, ensure_ascii=False),
+                    json.dumps(got, ensure_ascii=False))
+        raise LiveError(DIVERGED, f"replay: {reason}")
+
+    # ----------------------------------------------------------- server messages
+
+    async def _until(self, ready: Callable[[], float | None]) -> float:
+        """Wait until ``ready()`` returns the time its condition was met."""
+        while True:
+            when = ready()
+            if when is not None:
+                return when
+            self._progress.clear()
+            await self._progress.wait()
+
+    def _turn_time(self, index: int) -> float | None:
+        return self.turn_times[index] if index < len(self.turn_times) else None
+
+    def _audio_time(self, position: float) -> float | None:
+        if self.audio + _EPSILON < position:
+            return None
+        return next(t for p, t in self.audio_times if p + _EPSILON >= position)
+
+    async def _send_steps(self) -> None:
+        try:
+            await self._walk_steps()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s replay failed", self.label)
+            await self.close(1011, "Internal error encountered.")
+
+    async def _walk_steps(self) -> None:
+        speed = self.engine.speed
+        k = 0
+        while k < len(self.lead.steps):
+            step = self.lead.steps[k]
+            if step.trigger is not None:
+                trigger = step.trigger
+                t0 = await self._until(lambda: self._turn_time(trigger))  # noqa: B023
+            else:
+                position = step.audio_at
+                t0 = await self._until(lambda: self._audio_time(position))  # noqa: B023
+            self.steps_started = k = k + 1
+            for offset, message in step.replies:
+                if speed:
+                    delay = t0 + offset / speed - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                await self._send(message)
+        close = self.lead.close
+        if close is not None:
+            await self.close(int(close["code"]), close.get("reason") or "")
+
+    async def _send(self, message: dict) -> None:
+        update = message.get("sessionResumptionUpdate")
+        if isinstance(update, dict) and isinstance(update.get("newHandle"), str):
+            handle = secrets.token_urlsafe(24)  # a handle of this server, never the recorded
+            self.engine.issue_handle(handle, update["newHandle"])
+            message = {**message, "sessionResumptionUpdate": {**update, "newHandle": handle}}
+        data = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        if self.ws.closed:
+            return
+        if self.observer is not None:
+            self.observer(self.label, "server", data.encode("utf-8"))
+        try:
+            if self.binary_frames:
+                await self.ws.send_bytes(data.encode("utf-8"))
+            else:
+                await self.ws.send_str(data)
+        except (ConnectionError, RuntimeError):
+            pass  # peer gone: the reader sees the close

@@ -1,0 +1,62 @@
+"""``--engine replay``: each connection is answered from a recording, message for message.
+
+The replay works on whole connections, not model turns: what it sends is the recorded
+server messages themselves (``setupComplete`` included), so it plugs in through the
+server's pass-through hook (``pass_through``, as the relay does) instead of the session
+core. See docs/recording.md for the matching rules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...recording.recorder import handle_digest
+from ...wire.setup import Setup
+from ..base import Engine, EngineSession
+from .connection import ReplayConnection
+from .script import Recording, load_recordings
+
+MAX_HANDLES = 10_000  # handles issued by this server, remembered for resumption
+
+
+class ReplayEngine(Engine):
+    name = "replay"
+
+    def __init__(self, recordings: str | Path | list[Recording], *, speed: float = 1.0,
+                 name: str | None = None) -> None:
+        """``recordings``: a directory of ``*.jsonl`` recordings (or loaded ones); ``speed``:
+        recorded delays are divided by it (0: no waiting); ``name``: replay only the
+        recording with this file stem."""
+        if speed < 0:
+            raise ValueError("speed must be 0 (no waiting) or more")
+        self.directory = None if isinstance(recordings, list) else Path(recordings)
+        self.recordings = (recordings if isinstance(recordings, list)
+                           else load_recordings(recordings, name))
+        self.speed = speed
+        self._handles: dict[str, str] = {}  # handle issued here -> the recorded one's digest
+
+    def served_models(self) -> list[str]:
+        models = set()
+        for r in self.recordings:
+            model = str(r.setup.get("model", ""))
+            if model and not model.removeprefix("models/").startswith("gemini"):
+                models.add(model.removeprefix("models/"))
+        return sorted(models)
+
+    def issue_handle(self, handle: str, recorded: str) -> None:
+        if len(self._handles) >= MAX_HANDLES:
+            self._handles.pop(next(iter(self._handles)))
+        self._handles[handle] = recorded
+
+    def recorded_handle(self, handle: str) -> str:
+        """The recorded digest a client's resumption handle stands for (a handle issued
+        by this server, or else the digest of the handle as it came)."""
+        return self._handles.get(handle) or handle_digest(handle)
+
+    def pass_through(self, ws: Any, **context: Any) -> ReplayConnection:
+        """The server's hook: this connection is replayed, not run by the session core."""
+        return ReplayConnection(self, ws, **context)
+
+    def open_session(self, setup: Setup, model: str) -> EngineSession:
+        raise RuntimeError("the replay engine answers whole connections (pass_through)")
