@@ -167,6 +167,8 @@ class LiveSession:
         self._queued_turn = False  # a user turn that waits (activityHandling NO_INTERRUPTION)
         self._next_turn_id = 1
         self._next_call_id = 1
+        # NON_BLOCKING calls whose responses may still come (they outlive their turn)
+        self.background_calls: dict[str, FunctionCall] = {}
         # Set by the I/O edge when its engine listens to audio: realtimeInput.audio must then
         # be PCM (mime type, even byte count, sane rate and size are checked; 1007 if not).
         self.audio_input = False
@@ -318,11 +320,16 @@ class LiveSession:
 
     def _on_tool_response(self, response: ToolResponse) -> None:
         answered: list[FunctionResponse] = []
+        background: list[FunctionResponse] = []
         for fr in response.function_responses or ():
             if not fr.id:
                 raise LiveError(1007, errors.INVALID_ARGUMENT)
             if self.turn is not None and self.turn.pending_calls.pop(fr.id, None) is not None:
                 answered.append(fr)
+            elif fr.id in self.background_calls:
+                background.append(fr)
+        if background:
+            self._on_background_responses(background)
         if answered:
             turn = self.turn
             content = Content(role="user", parts=[Part(function_response=fr) for fr in answered])
@@ -338,6 +345,23 @@ class LiveSession:
                 return
             self.history.append(content)
             self.events.append(ev.ToolResponsesReceived(responses=answered))
+
+    def _on_background_responses(self, responses: list[FunctionResponse]) -> None:
+        """Results of NON_BLOCKING calls go into the history. ``scheduling``: SILENT says
+        nothing; WHEN_IDLE (the default) starts a model turn about them once the current
+        one is over; INTERRUPT interrupts the current turn and starts one now.
+        ``willContinue: true`` keeps the call open for more responses."""
+        for fr in responses:
+            if not fr.will_continue:
+                self.background_calls.pop(fr.id or "", None)
+        audible = [fr for fr in responses if fr.scheduling != "SILENT"]
+        if any(fr.scheduling == "INTERRUPT" for fr in audible):
+            self._interrupt()
+        content = Content(role="user", parts=[Part(function_response=fr) for fr in responses])
+        self.history.append(content)
+        if audible:
+            self._unanswered.append(content)
+            self._user_turn_complete()
 
     def _on_context_update(self, update: ContextUpdate) -> None:
         assert self.setup is not None
@@ -481,10 +505,18 @@ class LiveSession:
                 call_id, self._next_call_id = f"call-{self._next_call_id}", self._next_call_id + 1
             issued.append(FunctionCall(id=call_id, name=c.name, args=c.args or {}))
         for call in issued:
-            turn.pending_calls[call.id] = call  # type: ignore[index]
+            if self._non_blocking(call.name):  # the turn goes on; responses come later
+                self.background_calls[call.id] = call  # type: ignore[index]
+            else:
+                turn.pending_calls[call.id] = call  # type: ignore[index]
             turn.parts.append(Part(function_call=call))
         self.outbox.append(ServerMessage(tool_call=ToolCall(function_calls=issued)))
         return issued
+
+    def _non_blocking(self, name: str | None) -> bool:
+        return self.setup is not None and any(
+            d.name == name and d.behavior == "NON_BLOCKING"
+            for d in self.setup.function_declarations())
 
     def generation_complete(self, turn_id: int) -> bool:
         turn = self._current(turn_id)

@@ -6,23 +6,29 @@
   schema, LLGuidance inside llama.cpp) to answer ``{"tool": <name>, "arguments": {...}}``
   with ``"none"`` as one allowed tool (spec/models.md: 6/6 on its tool test set).
 
+Both record llama.cpp's own token counts (its tokenizer, the chat template applied) in a
+:class:`Usage` when given one. :meth:`LocalLLM.astream` / :meth:`LocalLLM.achoose_tool` are
+the async interface the local engine uses (shared with
+:class:`~openlive.engines.audio.openai_llm.OpenAILLM`, the HTTP back end).
+
 The ``xllamacpp.Server`` is shared per (model, n_ctx, threads); llama.cpp queues
-concurrent requests on its slots. Calls block: run them in a thread from async code.
+concurrent requests on its slots. Calls block: the async methods run them in a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .models import llm_model_path
 
-__all__ = ["LocalLLM", "ToolChoice", "tool_choice_schema", "load_llama"]
+__all__ = ["LocalLLM", "ToolChoice", "Usage", "load_llama", "tool_choice_schema"]
 
 _servers: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
@@ -58,6 +64,19 @@ class ToolChoice:
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Usage:
+    """Token counts reported by the LLM server (summed over the calls that share it)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, usage: Mapping[str, Any] | None) -> None:
+        if usage:
+            self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+            self.completion_tokens += int(usage.get("completion_tokens") or 0)
+
+
 def tool_choice_schema(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """JSON schema: one of ``{"tool": name, "arguments": <that tool's parameters>}`` or
     ``{"tool": "none"}``. ``tools`` are function declarations (name, parameters)."""
@@ -73,10 +92,10 @@ def tool_choice_schema(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"anyOf": options}
 
 
-def _tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
+def tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
     lines = ["Decide whether the user's last message needs one of these tools.",
              'Reply with JSON {"tool": name, "arguments": {...}}, or {"tool": "none"} if no '
-             "tool fits."]
+             "tool fits, or if a tool result already answers it."]
     for t in tools:
         props = (t.get("parameters") or {}).get("properties", {})
         args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in props.items())
@@ -89,16 +108,21 @@ class LocalLLM:
                  threads: int = 2, cache: str | os.PathLike[str] | None = None) -> None:
         self.server = load_llama(model, n_ctx=n_ctx, threads=threads, cache=cache)
 
+    def describe(self) -> str:
+        return "llama.cpp in-process"
+
     def complete(self, messages: Sequence[Mapping[str, Any]], *, max_tokens: int = 256,
-                 **extra: Any) -> str:
+                 usage: Usage | None = None, **extra: Any) -> str:
         r = self.server.handle_chat_completions(
             {"messages": list(messages), "max_tokens": max_tokens, **extra})
         if "error" in r:
             raise RuntimeError(f"llama.cpp: {r['error']}")
+        if usage is not None:
+            usage.add(r.get("usage"))
         return r["choices"][0]["message"].get("content") or ""
 
     def stream(self, messages: Sequence[Mapping[str, Any]], *, max_tokens: int = 256,
-               **extra: Any) -> Iterator[str]:
+               usage: Usage | None = None, **extra: Any) -> Iterator[str]:
         """Yield content deltas as llama.cpp produces them (generation runs in a thread)."""
         q: queue.Queue[Any] = queue.Queue()
 
@@ -106,7 +130,7 @@ class LocalLLM:
             try:
                 r = self.server.handle_chat_completions(
                     {"messages": list(messages), "max_tokens": max_tokens, "stream": True,
-                     **extra}, q.put)
+                     "stream_options": {"include_usage": True}, **extra}, q.put)
                 if isinstance(r, dict) and "error" in r:
                     q.put(RuntimeError(f"llama.cpp: {r['error']}"))
             except Exception as e:  # surfaced in the consumer
@@ -120,20 +144,60 @@ class LocalLLM:
                 raise item
             if "error" in item:
                 raise RuntimeError(f"llama.cpp: {item['error']}")
+            if usage is not None:
+                usage.add(item.get("usage"))
             for choice in item.get("choices", []):
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     yield text
 
     def choose_tool(self, messages: Sequence[Mapping[str, Any]],
-                    tools: Sequence[Mapping[str, Any]], *, max_tokens: int = 128) -> ToolChoice:
+                    tools: Sequence[Mapping[str, Any]], *, max_tokens: int = 128,
+                    usage: Usage | None = None) -> ToolChoice:
         """Grammar-constrained: which tool (if any) and its arguments."""
-        msgs = [{"role": "system", "content": _tool_prompt(tools)},
-                *[m for m in messages if m.get("role") != "system"]]
-        text = self.complete(msgs, max_tokens=max_tokens, response_format={
-            "type": "json_object", "schema": tool_choice_schema(tools)})
+        text = self.complete(tool_messages(messages, tools), max_tokens=max_tokens,
+                             usage=usage, response_format={
+                                 "type": "json_object", "schema": tool_choice_schema(tools)})
+        return parse_tool_choice(text)
+
+    # ------------------------------------------------------------- async interface
+
+    async def astream(self, messages: Sequence[Mapping[str, Any]], *,
+                      usage: Usage | None = None, **params: Any) -> AsyncIterator[str]:
+        it = iter(self.stream(messages, usage=usage, **params))
+        while True:
+            delta = await asyncio.to_thread(next, it, None)
+            if delta is None:
+                return
+            yield delta
+
+    async def achoose_tool(self, messages: Sequence[Mapping[str, Any]],
+                           tools: Sequence[Mapping[str, Any]], *,
+                           usage: Usage | None = None) -> ToolChoice:
+        return await asyncio.to_thread(self.choose_tool, messages, tools, usage=usage)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the llama.cpp server is shared by the process."""
+
+
+def tool_messages(messages: Sequence[Mapping[str, Any]],
+                  tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation with the tool-choice instruction as its system message."""
+    return [{"role": "system", "content": tool_prompt(tools)},
+            *[dict(m) for m in messages if m.get("role") != "system"]]
+
+
+def parse_tool_choice(text: str) -> ToolChoice:
+    """``{"tool": name, "arguments": {...}}`` (or ``"none"``) -> a :class:`ToolChoice`;
+    text that is not such JSON counts as no tool."""
+    try:
         data = json.loads(text)
-        name = data.get("tool")
-        if not name or name == "none":
-            return ToolChoice(None)
-        return ToolChoice(name, dict(data.get("arguments") or {}))
+    except ValueError:
+        return ToolChoice(None)
+    if not isinstance(data, dict):
+        return ToolChoice(None)
+    name = data.get("tool")
+    if not isinstance(name, str) or not name or name == "none":
+        return ToolChoice(None)
+    args = data.get("arguments")
+    return ToolChoice(name, dict(args) if isinstance(args, dict) else {})
