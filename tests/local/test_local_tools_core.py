@@ -95,3 +95,19 @@ def test_interrupt_cuts_the_current_turn():
     assert kinds.index(ev.TurnInterrupted) < kinds.index(ev.TurnReady)
     # the history keeps what was said, then the result
     assert s.history[-2].role == "model" and s.history[-1].parts[0].function_response
+
+
+def test_open_non_blocking_calls_survive_resumption():
+    s = live()
+    tid = start_turn(s)
+    (call,) = s.tool_call(tid, [FunctionCall(name="search", args={"q": "Paris"})])
+    assert s.complete_turn(tid)
+    drain(s)
+    snapshot = json.loads(json.dumps(s.snapshot(expires_at=0.0)))  # as a store keeps it
+    resumed = live()
+    resumed.restore(snapshot)
+    assert list(resumed.background_calls) == [call.id]
+    respond(resumed, call.id)  # the response on the new connection is still taken
+    _, events = drain(resumed)
+    (ready,) = [e for e in events if isinstance(e, ev.TurnReady)]
+    assert ready.contents[0].parts[0].function_response.id == call.id

@@ -663,6 +663,7 @@ class LiveSession:
             "unanswered": [c.to_json_dict() for c in self._unanswered],
             "turn_parts": turn_parts,
             "pending_calls": pending,
+            "background_calls": [c.to_json_dict() for c in self.background_calls.values()],
             "next_turn_id": self._next_turn_id,
             "next_call_id": self._next_call_id,
             "session_started": self.session_started,
@@ -681,6 +682,9 @@ class LiveSession:
         self.session_started = float(snapshot.get("session_started", self.session_started))
         self.video_seen = bool(snapshot.get("video_seen"))
         self.resumed = True
+        for c in snapshot.get("background_calls") or ():  # NON_BLOCKING calls still open
+            call = FunctionCall.model_validate(c)
+            self.background_calls[call.id or ""] = call
         pending = [FunctionCall.model_validate(c) for c in snapshot.get("pending_calls") or ()]
         if pending:
             turn_id = self._next_turn_id
