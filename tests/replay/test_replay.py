@@ -233,3 +233,31 @@ def test_bad_options_are_clear(tmp_path):
         build_engine(parser.parse_args(["--engine", "replay", "--recordings", str(tmp_path)]))
     with pytest.raises(SystemExit):
         parser.parse_args(["--engine", "replay", "--speed", "fast"])
+
+
+def test_the_openlive_client_does_not_resume_after_a_divergence(recorded, tmp_path):
+    """4409 is a deliberate close: a resuming client reports it instead of reconnecting."""
+    from openlive.client import LiveSessionClosed, connect
+
+    directory, _ = recorded
+    server = replay(directory, tmp_path, "--speed", "max")
+
+    async def app() -> None:
+        async with asyncio.timeout(TIMEOUT):
+            async with connect(MODEL, base_url=server.url, ssl=server.ssl_context,
+                               config={"generation_config": {"response_modalities": ["TEXT"]},
+                                       "tools": CONFIG["tools"]},
+                               resumption=True) as session:
+                await session.send_text("something else")
+                async for _ in session:
+                    pass
+
+    try:
+        with pytest.raises(LiveSessionClosed) as caught:
+            asyncio.run(app())
+        sessions = server.wait_closed()
+    finally:
+        server.stop()
+    assert caught.value.code == DIVERGED
+    assert 'expected "What is the weather in Paris?"' in caught.value.reason
+    assert len(sessions) == 1  # no resume attempt

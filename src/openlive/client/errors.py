@@ -7,6 +7,12 @@ from __future__ import annotations
 FATAL_CLOSE_CODES = frozenset({1000, 1002, 1003, 1007, 1008, 1009, 1010})
 
 
+def is_fatal_close(code: int | None) -> bool:
+    """A close that resuming cannot undo: the codes above, and the private-use range
+    4000-4999 (an application's deliberate close, e.g. openlive replay's 4409)."""
+    return code in FATAL_CLOSE_CODES or (code is not None and 4000 <= code <= 4999)
+
+
 class LiveClientError(Exception):
     """Base class for errors of :mod:`openlive.client`."""
 

@@ -43,7 +43,7 @@ from ..wire.server_messages import ServerMessage
 from ..wire.setup import Setup, Tool
 from . import audio
 from .config import make_setup
-from .errors import FATAL_CLOSE_CODES, LiveClientError, LiveConnectError, LiveSessionClosed
+from .errors import LiveClientError, LiveConnectError, LiveSessionClosed, is_fatal_close
 from .reconnect import ResumptionState, RetryPolicy
 from .tools import ToolRegistry
 from .url import Endpoint, endpoint
@@ -259,7 +259,7 @@ class LiveSession:
                 if switch:
                     log.info("goAway: resuming on a new connection")
                     await ws.close(code=1000, message=b"resuming after goAway")
-                elif self.resumption and self.handle and code not in FATAL_CLOSE_CODES:
+                elif self.resumption and self.handle and not is_fatal_close(code):
                     log.info("connection closed (%s %s): resuming", code, reason)
                     self.state = State.RECONNECTING
                 else:
@@ -334,7 +334,7 @@ class LiveSession:
             except LiveConnectError as exc:
                 last = exc
                 log.info("resume failed: %s", exc)
-                if exc.code in FATAL_CLOSE_CODES:
+                if is_fatal_close(exc.code):
                     break
                 continue
             self.reconnects += 1
