@@ -21,12 +21,20 @@ Measured per turn (client clock, ``time.monotonic``):
   "speech ended" line (log timestamps have 1 ms resolution, wall clock);
 * also from the log: ``llm`` = "heard:" -> Piper's first "text=" debug line (the LLM has
   produced the first clause), ``tts`` = that line -> first reply audio at the client;
-* WER of the ``inputTranscription`` text against the known text.
+* WER of the ``inputTranscription`` text (the concatenated deltas) against the known
+  text; ``asr`` is timed at the message with ``finished: true``, and the first message
+  with text (a partial transcript, or the final one) is reported too.
 
 The next turn starts after ``turnComplete`` (which on openlive, as on Google's service,
 arrives when the reply's audio would have finished playing), so speech never barges in.
+``--barge-in N`` then adds N turns per session that do: a question, and 0.5 s after its
+reply's audio starts, the next question spoken over it; measured: ``barge`` =
+``interrupted`` minus the first chunk of the second question, and the second question's
+voice-to-voice latency. The CPU used by other processes during the run is printed (the
+machine may be shared), with the server's and this client's own shares.
 
-    .venv/bin/python bench/voice_latency.py                      # local engine, 1 session
+    .venv/bin/python bench/voice_latency.py --barge-in 8         # local engine, 1 session
+    .venv/bin/python bench/voice_latency.py --silence-ms 500     # explicit silenceDurationMs
     .venv/bin/python bench/voice_latency.py --concurrent 4 --turns 6
     .venv/bin/python bench/voice_latency.py --engine emulator --json
 """
@@ -208,19 +216,31 @@ def server_stage_times(log_path: Path) -> tuple[list[float], list[float], list[f
 
 
 async def run_session(url: str, idx: int, utterances: list[tuple[str, bytes]],
-                      results: list[dict], turn_timeout: float) -> None:
+                      results: list[dict], turn_timeout: float,
+                      silence_ms: int | None = None,
+                      barge_ins: list[tuple[str, bytes, str, bytes]] = ()) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(url, max_size=None, compression=None) as ws:
-        await ws.send(json.dumps({"setup": {
+        setup: dict = {
             "model": MODEL, "generationConfig": {"responseModalities": ["AUDIO"]},
-            "inputAudioTranscription": {}, "outputAudioTranscription": {}}}))
+            "inputAudioTranscription": {}, "outputAudioTranscription": {}}
+        if silence_ms is not None:
+            setup["realtimeInputConfig"] = {"automaticActivityDetection": {
+                "silenceDurationMs": silence_ms}}
+        await ws.send(json.dumps({"setup": setup}))
         first = json.loads(await ws.recv())
         if "setupComplete" not in first:
             raise RuntimeError(f"session {idx}: no setupComplete: {first}")
 
         turn: dict | None = None
         done = asyncio.Event()
+
+        def set_turn(new: dict) -> asyncio.Event:
+            nonlocal turn
+            turn = new
+            done.clear()
+            return done
 
         async def reader() -> None:
             nonlocal turn
@@ -230,19 +250,26 @@ async def run_session(url: str, idx: int, utterances: list[tuple[str, bytes]],
                 if not sc or turn is None:
                     continue
                 if "inputTranscription" in sc:
-                    turn["heard"] += sc["inputTranscription"].get("text", "")
-                    turn.setdefault("t_input_tx", now)
+                    tx = sc["inputTranscription"]
+                    turn["heard"] += tx.get("text", "")
+                    if tx.get("text"):
+                        turn.setdefault("t_partial", now)
+                    if tx.get("finished"):
+                        turn.setdefault("t_input_tx", now)
                 if "outputTranscription" in sc:
                     turn["said"] += sc["outputTranscription"].get("text", "")
                 for p in sc.get("modelTurn", {}).get("parts", []):
                     if "inlineData" in p:
-                        if "t_audio" not in turn:
+                        if turn.get("await_interrupt") and not turn.get("interrupted"):
+                            pass  # the reply being talked over
+                        elif "t_audio" not in turn:
                             turn["t_audio"], turn["wall_audio"] = now, time.time()
                         turn["audio_bytes"] += len(base64.b64decode(p["inlineData"]["data"]))
                 if sc.get("generationComplete"):
                     turn.setdefault("t_gen_complete", now)
                 if sc.get("interrupted"):
                     turn["interrupted"] = True
+                    turn.setdefault("t_interrupted", now)
                 if sc.get("turnComplete"):
                     turn["t_turn_complete"] = now
                     done.set()
@@ -276,8 +303,92 @@ async def run_session(url: str, idx: int, utterances: list[tuple[str, bytes]],
                     turn["timeout"] = True
                 results.append(turn)
                 await asyncio.sleep(0.3)  # a short pause between turns
+            for text, pcm, over_text, over_pcm in barge_ins:
+                await barge_in(ws, turn_timeout, text, pcm, over_text, over_pcm, results, idx,
+                               set_turn)
         finally:
             read_task.cancel()
+
+
+async def send_speech(ws, pcm: bytes, lead_ms: int, tail_ms: int) -> tuple[float, float]:
+    """Stream ``lead_ms`` silence, the speech, ``tail_ms`` silence at real-time pace; return
+    when the first and the last speech chunks were sent (monotonic clock)."""
+    frames = ([SILENCE_FRAME] * (lead_ms // CHUNK_MS)
+              + [audio_frame(pcm[i:i + CHUNK_BYTES]) for i in range(0, len(pcm), CHUNK_BYTES)])
+    first, last = lead_ms // CHUNK_MS, len(frames) - 1
+    frames += [SILENCE_FRAME] * (tail_ms // CHUNK_MS)
+    t0 = time.monotonic()
+    t_first = t_last = 0.0
+    for k, frame in enumerate(frames):
+        due = t0 + k * CHUNK_MS / 1000
+        if due > time.monotonic():
+            await asyncio.sleep(due - time.monotonic())
+        await ws.send(frame)
+        if k == first:
+            t_first = time.monotonic()
+        if k == last:
+            t_last = time.monotonic()
+    return t_first, t_last
+
+
+async def barge_in(ws, turn_timeout: float, text: str, pcm: bytes, over_text: str,
+                   over_pcm: bytes, results: list[dict], idx: int, set_turn) -> None:
+    """Ask ``text``; 0.5 s after the reply's audio starts, say ``over_text`` over it.
+    Measures ``barge`` = ``interrupted`` minus the first chunk of the second utterance
+    (its speech starts in that chunk), then waits for the answer to the second one."""
+    turn = {"session": idx, "text": over_text, "heard": "", "said": "", "audio_bytes": 0,
+            "speech_s": len(over_pcm) / (2 * RATE), "barge_in": True}
+    done = set_turn(turn)
+    await send_speech(ws, pcm, LEAD_MS, 0)
+    silence = asyncio.create_task(send_speech(ws, b"", 0, 30_000))  # until the reply
+    deadline = time.monotonic() + turn_timeout
+    while "t_audio" not in turn and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)
+    silence.cancel()
+    turn["heard"] = ""  # the first question's transcription is not scored here
+    turn["await_interrupt"] = True
+    turn["t_audio_first_reply"] = turn.pop("t_audio", None)
+    turn.pop("wall_audio", None)
+    turn.pop("t_input_tx", None)
+    turn.pop("t_partial", None)
+    done.clear()
+    t_first, t_last = await send_speech(ws, over_pcm, 0, TAIL_MS)
+    turn["t_barge"], turn["t_end"], turn["wall_end"] = t_first, t_last, time.time()
+    try:
+        while True:  # the interrupted turn's turnComplete, then the answer's (after its
+            await asyncio.wait_for(done.wait(), turn_timeout)  # playback)
+            done.clear()
+            if "t_audio" in turn and turn.get("t_turn_complete", 0) > turn["t_audio"]:
+                break
+    except TimeoutError:
+        turn["timeout"] = True
+    results.append(turn)
+    await asyncio.sleep(0.3)
+
+
+def _jiffies(pid: int | str) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def cpu_sample(server_pid: int) -> tuple[float, int, int, int]:
+    """(monotonic time, machine busy jiffies, server jiffies, this process's jiffies)."""
+    cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(cpu) - cpu[3] - (cpu[4] if len(cpu) > 4 else 0)  # minus idle and iowait
+    return time.monotonic(), busy, _jiffies(server_pid), _jiffies("self")
+
+
+def cpu_share(a: tuple[float, int, int, int], b: tuple[float, int, int, int]) -> dict:
+    """Shares of the machine's CPU capacity during the run (1.0 = every core busy)."""
+    cap = max(1e-9, (b[0] - a[0]) * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1))
+    busy, server, client = (b[i] - a[i] for i in (1, 2, 3))
+    return {"server": round(server / cap, 3), "client": round(client / cap, 3),
+            "others": round(max(0, busy - server - client) / cap, 3),
+            "loadavg": Path("/proc/loadavg").read_text().split()[0]}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -308,11 +419,12 @@ def plot(results: list[dict], path: str, title: str) -> str | None:
     for s in sessions:
         rs = [r for r in results if r["session"] == s and "v2v" in r]
         xs = [r["turn"] for r in rs]
-        ax.bar([x + 0.8 * (sessions.index(s) / len(sessions) - 0.4) for x in xs],
+        shift = 0.0 if len(sessions) == 1 else 0.8 * (sessions.index(s) + 0.5) / len(sessions) - 0.4
+        ax.bar([x + shift for x in xs],
                [r["v2v"] for r in rs], width=0.8 / len(sessions),
                label=f"session {s}: voice-to-voice")
         if len(sessions) == 1:
-            ax.bar(xs, [r.get("asr", 0) for r in rs], width=0.8, color="tab:orange",
+            ax.bar(xs, [r.get("asr", 0) for r in rs], width=0.5, color="tab:orange",
                    label="of which: end of speech -> inputTranscription (VAD + ASR)")
     ax.set_xlabel("turn")
     ax.set_ylabel("seconds after the last speech sample")
@@ -338,12 +450,17 @@ async def main_async(args: argparse.Namespace) -> int:
             off = s * n // args.concurrent
             plans.append([(texts[(off + i) % n], speech[(off + i) % n])
                           for i in range(args.turns)])
+        barges = [[(texts[(s + 2 * i) % n], speech[(s + 2 * i) % n],
+                    texts[(s + 2 * i + 1) % n], speech[(s + 2 * i + 1) % n])
+                   for i in range(args.barge_in)] for s in range(args.concurrent)]
         results: list[dict] = []
+        load0 = cpu_sample(proc.pid)
         t_run = time.monotonic()
         await asyncio.gather(*(run_session(url + LIVE_PATH, s, plans[s], results,
-                                           args.turn_timeout)
+                                           args.turn_timeout, args.silence_ms, barges[s])
                                for s in range(args.concurrent)))
         run_s = time.monotonic() - t_run
+        load = cpu_share(load0, cpu_sample(proc.pid))
         rss = peak_rss_mib(proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -358,7 +475,15 @@ async def main_async(args: argparse.Namespace) -> int:
             r["turn"] = i
     edits = words = 0
     for r in results:
-        if "t_audio" in r:
+        if "t_interrupted" in r and "t_barge" in r:
+            r["barge"] = r["t_interrupted"] - r["t_barge"]
+        if "t_partial" in r and "t_end" in r:
+            r["first_tx"] = r["t_partial"] - r["t_end"]  # first inputTranscription text
+            if r["t_partial"] < r["t_end"]:
+                r["partial_before_end"] = 1.0
+        if "t_audio" in r and r.get("barge_in"):
+            r["v2v_after_barge"] = r["t_audio"] - r["t_end"]
+        elif "t_audio" in r:
             r["v2v"] = r["t_audio"] - r["t_end"]
         if "t_input_tx" in r:
             r["asr"] = r["t_input_tx"] - r["t_end"]
@@ -370,8 +495,9 @@ async def main_async(args: argparse.Namespace) -> int:
     server_breakdown = args.concurrent == 1
     if server_breakdown:  # the server's own stage times, matched to turns in order
         ended, heard, tts = server_stage_times(log_path)
-        if len(ended) == len(results) == len(heard):
-            for r, te, th, tt in zip(results, ended, heard, tts, strict=True):
+        plain = [r for r in results if not r.get("barge_in")]  # the first turns
+        if len(ended) >= len(plain) and len(heard) >= len(plain):
+            for r, te, th, tt in zip(plain, ended, heard, tts, strict=False):
                 r["vad"] = te - r["wall_end"]
                 r["whisper"] = th - te
                 if tt is not None and "wall_audio" in r:
@@ -380,7 +506,7 @@ async def main_async(args: argparse.Namespace) -> int:
         else:
             server_breakdown = False
             print(f"note: server log has {len(ended)} 'speech ended' / {len(heard)} 'heard' "
-                  f"lines for {len(results)} turns; server-side breakdown skipped",
+                  f"lines for {len(plain)} turns; server-side breakdown skipped",
                   file=sys.stderr)
 
     def col(key: str) -> list[float]:
@@ -399,6 +525,11 @@ async def main_async(args: argparse.Namespace) -> int:
         "server_peak_rss_mib": round(rss, 1) if rss else None,
         "server_rss_at_ready_mib": round(start_rss, 1) if start_rss else None,
         "send_lateness_ms_max": round(max(col("send_lateness_ms")), 1) if results else None,
+        "barge_in_to_interrupted_s": summary(col("barge")),
+        "v2v_after_barge_in_s": summary(col("v2v_after_barge")),
+        "turns_with_partial_transcript_before_end": len(col("partial_before_end")),
+        "eos_to_first_input_transcription_s": summary(col("first_tx")),
+        "cpu_share": load, "silence_ms": args.silence_ms,
         "run_s": round(run_s, 1), "tts_setup_s": round(synth_s, 1),
         "server_log": str(log_path),
     }
@@ -407,8 +538,10 @@ async def main_async(args: argparse.Namespace) -> int:
         out["server_log_whisper_s"] = summary(col("whisper"))
         out["server_log_heard_to_first_tts_s"] = summary(col("llm"))
         out["server_log_first_tts_to_client_audio_s"] = summary(col("tts"))
+    plain = len(col("v2v"))
     png = plot(results, args.plot, f"openlive {args.engine}: voice-to-voice latency, "
-               f"{args.concurrent} session(s), {len(results)} turns")
+               f"{args.concurrent} session(s), {plain} turns; p50 {pct(col('v2v'), 0.5):.2f} s"
+               if plain else f"openlive {args.engine}")
     out["plot"] = png
 
     if args.json:
@@ -423,13 +556,21 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"{r['session']:>2} {r['turn']:>2} {r['speech_s']:6.2f} {f('v2v')} {f('asr')} "
               f"{f('gen')}" + (f" {f('vad')} {f('whisper')} {f('llm')} {f('tts')}"
                  if server_breakdown else "")
-              + f" {r['wer']:5.2f}  {r['heard'].strip()!r} | {r['said'].strip()[:60]!r}")
+              + f" {r['wer']:5.2f}  {r['heard'].strip()!r} | {r['said'].strip()[:60]!r}"
+              + (f"  [barge-in: interrupted after {r['barge']:.3f} s, answer after "
+                 f"{r.get('v2v_after_barge', float('nan')):.3f} s]" if r.get("barge_in")
+                 and "barge" in r else ""))
     print()
     for key, label in (("v2v_s", "voice-to-voice (first reply audio - end of speech)"),
                        ("eos_to_input_transcription_s",
                         "end of speech -> inputTranscription (VAD wait + ASR)"),
+                       ("eos_to_first_input_transcription_s",
+                        "end of speech -> first inputTranscription text (partial or final)"),
                        ("input_transcription_to_first_audio_s",
                         "inputTranscription -> first reply audio (LLM first clause + TTS)"),
+                       ("barge_in_to_interrupted_s",
+                        "barge-in: first chunk of speech over the reply -> interrupted"),
+                       ("v2v_after_barge_in_s", "barge-in: voice-to-voice for the new question"),
                        ("server_log_eos_to_vad_end_s",
                         "[server log] end of speech -> VAD 'speech ended'"),
                        ("server_log_whisper_s", "[server log] 'speech ended' -> 'heard' (ASR)"),
@@ -447,6 +588,10 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"server peak RSS (VmHWM) {out['server_peak_rss_mib']} MiB "
           f"(at ready {out['server_rss_at_ready_mib']} MiB); run {out['run_s']} s; "
           f"max send lateness {out['send_lateness_ms_max']} ms")
+    print(f"machine: {os.cpu_count()} cores; CPU during the run: server {load['server']:.0%}, "
+          f"this client {load['client']:.0%}, other processes {load['others']:.0%} of the "
+          f"machine (load average {load['loadavg']}); partial transcripts before the end of "
+          f"speech in {out['turns_with_partial_transcript_before_end']} turns")
     print(f"plot: {png or 'not written (pip install matplotlib)'}; server log: {log_path}")
     return 0
 
@@ -461,10 +606,16 @@ def main() -> int:
     p.add_argument("--turn-timeout", type=float, default=120.0)
     p.add_argument("--startup-timeout", type=float, default=300.0)
     p.add_argument("--plot", default="/tmp/voice_latency.png", metavar="PNG")
+    p.add_argument("--silence-ms", type=int, default=None, metavar="MS",
+                   help="send automaticActivityDetection.silenceDurationMs (default: the "
+                        "server's default)")
+    p.add_argument("--barge-in", type=int, default=0, metavar="N",
+                   help="then N barge-in turns per session: a question, and 0.5 s into its "
+                        "spoken reply the next question over it")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     args = p.parse_args()
-    if args.concurrent < 1 or args.turns < 1:
-        p.error("--concurrent and --turns must be at least 1")
+    if args.concurrent < 1 or args.turns < 0 or args.barge_in < 0:
+        p.error("--concurrent must be at least 1, --turns and --barge-in at least 0")
     return asyncio.run(main_async(args))
 
 

@@ -40,7 +40,7 @@ def test_vad_finds_exactly_one_utterance(utterance_16k):
     first, last = speech_bounds_ms(utterance_16k)
     assert abs(start.at_ms - first) <= 100, (start, first)
     assert abs(end.at_ms - last) <= 250, (end, last)
-    assert end.detected_ms - end.at_ms == pytest.approx(512, abs=32)  # silenceDurationMs
+    assert end.detected_ms - end.at_ms == pytest.approx(320, abs=32)  # silenceDurationMs
     assert end.start_ms == start.at_ms
     # the utterance audio: pre-roll + speech + post-roll, all of the loud part included
     dur_ms = len(end.audio) / 32
@@ -140,3 +140,21 @@ def test_every_voice_name_maps_to_the_installed_voice(caplog):
         resolve_voice("NoSuchVoice")
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "NoSuchVoice" in warnings[0].getMessage()
+
+
+def test_vad_utterance_so_far_is_exactly_the_ended_utterance(utterance_16k):
+    """The audio transcribed speculatively at the pause equals SpeechEnded.audio, so the
+    speculative text is the utterance's text when the silence lasts."""
+    seg = VadSegmenter()
+    at_pause: list[tuple[float, bytes]] = []
+    events = []
+    for i in range(0, len(padded(utterance_16k)), 640):
+        events += seg.feed(padded(utterance_16k)[i:i + 640])
+        if seg.speaking and seg.decider.silence_ms >= 160:
+            audio = seg.utterance_audio()
+            if audio is not None:
+                at_pause.append((seg.decider.speech_end_ms, audio))
+    assert seg.utterance_audio() is None  # no utterance open
+    (end,) = [e for e in events if isinstance(e, SpeechEnded)]
+    last_end, last_audio = at_pause[-1]
+    assert last_end == end.at_ms and last_audio == end.audio

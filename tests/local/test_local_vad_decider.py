@@ -21,7 +21,7 @@ def test_defaults_are_gemini_high_sensitivity():
     c = VadConfig()
     assert c.start_sensitivity == "START_SENSITIVITY_HIGH"
     assert c.end_sensitivity == "END_SENSITIVITY_HIGH"
-    assert (c.prefix_padding_ms, c.silence_duration_ms) == (64, 500)
+    assert (c.prefix_padding_ms, c.silence_duration_ms) == (64, 320)
 
 
 def test_one_utterance_times():

@@ -168,3 +168,49 @@ async def test_bad_audio_closes_with_1007(emulator, blob):
             while True:
                 await ws.recv()
     assert ws.close_code == 1007 and ws.close_reason
+
+
+async def test_partial_input_transcripts_arrive_while_speaking(emulator, speak):
+    long_question = ("Could you tell me what the weather will be like in Paris and in London "
+                     "tomorrow morning, and whether I should take an umbrella with me?")
+    async with asyncio.timeout(60):
+        ws = await open_session(emulator, inputAudioTranscription={},
+                                generationConfig={"responseModalities": ["TEXT"]})
+        sender = asyncio.create_task(stream(ws, silence(300) + speak(long_question), speed=1))
+        early: list[dict] = []
+        while not sender.done():  # messages that arrive while the speech is being sent
+            try:
+                early.append(json.loads(await asyncio.wait_for(ws.recv(), 0.2)))
+            except TimeoutError:
+                pass
+        await stream(ws, silence(900))
+        msgs = early + await messages_until(ws, is_turn_complete)
+        await ws.close()
+    txs = [m["serverContent"]["inputTranscription"] for m in msgs
+           if "inputTranscription" in m.get("serverContent", {})]
+    assert any("inputTranscription" in m.get("serverContent", {}) for m in early)
+    assert len(txs) >= 2 and txs[-1].get("finished") is True
+    assert not any(t.get("finished") for t in txs[:-1])
+    heard = "".join(t.get("text", "") for t in txs).lower()
+    for word in ("weather", "london", "morning", "umbrella"):
+        assert word in heard, heard
+
+
+@pytest.mark.parametrize("coverage", ["TURN_INCLUDES_ALL_INPUT", "TURN_INCLUDES_ONLY_ACTIVITY"])
+async def test_turn_coverage_with_manual_activity(emulator, speak, coverage):
+    """Speech sent before activityStart belongs to the turn only with ALL_INPUT."""
+    async with asyncio.timeout(30):
+        ws = await open_session(
+            emulator, inputAudioTranscription={},
+            generationConfig={"responseModalities": ["TEXT"]},
+            realtimeInputConfig={"automaticActivityDetection": {"disabled": True},
+                                 "turnCoverage": coverage})
+        await stream(ws, speak(QUESTION), speed=20)  # before the activity
+        await ws.send(json.dumps({"realtimeInput": {"activityStart": {}}}))
+        await stream(ws, speak("Thank you.") + silence(200), speed=20)
+        await ws.send(json.dumps({"realtimeInput": {"activityEnd": {}}}))
+        msgs = await messages_until(ws, is_turn_complete)
+        await ws.close()
+    heard = transcript(msgs, "inputTranscription").lower()
+    assert "thank" in heard
+    assert ("weather" in heard) == (coverage == "TURN_INCLUDES_ALL_INPUT"), heard

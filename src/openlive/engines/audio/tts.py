@@ -33,6 +33,7 @@ __all__ = [
     "Synthesizer",
     "load_piper",
     "resolve_voice",
+    "speakable",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,16 @@ _ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "e.g.", "i.e.", "et
 _BOUNDARY = re.compile(r"[.!?,;:]+[\"')\]]*\s")
 
 
+_MARKUP = re.compile(r"\*\*|(?<!\w)\*(?=\w)|(?<=\w)\*(?!\w)|__|`+|^#+\s*|^\s*[-*]\s+",
+                     re.MULTILINE)
+
+
+def speakable(text: str) -> str:
+    """Text without Markdown markup that a voice would read out (``**bold**``, ``# ``,
+    backticks, list bullets): small LLMs write Markdown even when asked to speak."""
+    return " ".join(_MARKUP.sub("", text).split())
+
+
 class ClauseSplitter:
     """Cut streamed text into speakable clauses.
 
@@ -96,12 +107,18 @@ class ClauseSplitter:
     at least ``soft_min_chars`` long) followed by whitespace, or when it reaches
     ``max_chars`` (then it is cut at the last space). ``1.5``, ``e.g.`` and ``Dr.`` do not
     end a clause. ``feed(delta)`` returns the clauses it completed; ``flush()`` the rest.
+    ``first_soft_min_chars`` (default: ``soft_min_chars``) applies to the first clause
+    instead: a low value lets a reply start speaking at its first comma ("Sure, …").
     """
 
-    def __init__(self, *, soft_min_chars: int = 12, max_chars: int = 160) -> None:
+    def __init__(self, *, soft_min_chars: int = 12, max_chars: int = 160,
+                 first_soft_min_chars: int | None = None) -> None:
         self.soft_min_chars = soft_min_chars
+        self.first_soft_min_chars = (soft_min_chars if first_soft_min_chars is None
+                                     else first_soft_min_chars)
         self.max_chars = max_chars
         self._buf = ""
+        self._clauses = 0
 
     def feed(self, delta: str) -> list[str]:
         self._buf += delta
@@ -113,6 +130,7 @@ class ClauseSplitter:
             clause, self._buf = self._buf[:cut].strip(), self._buf[cut:].lstrip()
             if clause:
                 out.append(clause)
+                self._clauses += 1
         return out
 
     def _find_cut(self) -> int | None:
@@ -126,7 +144,8 @@ class ClauseSplitter:
                 if punct[-1] == "." and last_word in _ABBREVIATIONS:
                     continue
                 return end
-            if len(clause) >= self.soft_min_chars:
+            if len(clause) >= (self.soft_min_chars if self._clauses
+                               else self.first_soft_min_chars):
                 return end
         if len(buf) >= self.max_chars:
             space = buf.rfind(" ", 0, self.max_chars)

@@ -21,9 +21,12 @@ The knobs are the Live API's ``realtimeInputConfig.automaticActivityDetection``:
     speech needed before the start is committed (default 64 ms = two windows, which rejects
     single-window clicks). ``SpeechStarted.at_ms`` is still the onset of that speech.
 ``silenceDurationMs``
-    silence needed before the end is committed (default 500 ms, as in OpenAI's server VAD;
-    Google does not document its numeric defaults). ``SpeechEnded.at_ms`` is the end of the
-    last speech window; the event is emitted ``silenceDurationMs`` later.
+    silence needed before the end is committed. Google does not document its numeric
+    defaults (its docs' example uses 100 ms); the default here is 320 ms (ten windows):
+    short enough to answer within a second, long enough not to end a turn at most pauses
+    between words (and speaking on after an early end simply starts the next turn).
+    ``SpeechEnded.at_ms`` is the end of the last speech window; the event is emitted
+    ``silenceDurationMs`` later.
 
 Between the two thresholds before a start is committed, a window neither adds to nor
 resets the pending speech run; a window below the end threshold resets it.
@@ -65,7 +68,7 @@ class VadConfig:
     start_sensitivity: str = "START_SENSITIVITY_HIGH"
     end_sensitivity: str = "END_SENSITIVITY_HIGH"
     prefix_padding_ms: int = 64
-    silence_duration_ms: int = 500
+    silence_duration_ms: int = 320
     pre_roll_ms: int = 300  # audio kept before the detected onset (Silero reacts late)
     post_roll_ms: int = 160  # silence kept after the last speech window
 
@@ -158,6 +161,17 @@ class ActivityDecider:
     @property
     def now_ms(self) -> float:
         return self.n * self.window_ms
+
+    @property
+    def silence_ms(self) -> float:
+        """During speech: the silence since the last speech window (0 while speaking)."""
+        return self._silent * self.window_ms if self.speaking else 0.0
+
+    @property
+    def speech_end_ms(self) -> float | None:
+        """During speech: where the utterance would end if the silence now lasted (the
+        ``at_ms`` its :class:`SpeechEnded` would carry)."""
+        return (self._last_speech + 1) * self.window_ms if self.speaking else None
 
     def step(self, prob: float) -> list[VadEvent]:
         """Consume the probability of the next window; return the events it completes."""
@@ -264,6 +278,26 @@ class VadSegmenter:
                 out.append(self._attach_audio(ev))
         self._trim_idle()
         return out
+
+    @property
+    def utterance_start_ms(self) -> float | None:
+        """Onset of the open utterance (None outside one)."""
+        return self._utt_start_ms
+
+    def utterance_audio(self, end_ms: float | None = None) -> bytes | None:
+        """During speech: the utterance so far as ``SpeechEnded.audio`` would hold it if it
+        ended at ``end_ms`` (default: the last speech window), or None if the post-roll
+        after that end has not arrived yet or no utterance is open."""
+        if self._utt_start_ms is None or not self.decider.speaking:
+            return None
+        end = self.decider.speech_end_ms if end_ms is None else end_ms
+        assert end is not None
+        first = max(int(self._utt_start_ms * SAMPLE_RATE / 1000) - self._pre_roll,
+                    self._buf_start)
+        last = int(end * SAMPLE_RATE / 1000) + self._post_roll
+        if last > self._buf_start + len(self._buf) // 2:
+            return None
+        return bytes(self._buf[(first - self._buf_start) * 2:(last - self._buf_start) * 2])
 
     def _trim_idle(self) -> None:
         """Outside an utterance keep only what a future one may need as pre-roll."""

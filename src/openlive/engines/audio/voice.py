@@ -5,12 +5,14 @@
 * :class:`Listener` — one session's ears: ``realtimeInput.audio`` at any PCM rate is
   resampled to 16 kHz and segmented by Silero VAD (or bracketed by the client's
   ``activityStart``/``activityEnd`` when automatic detection is disabled); the start of
-  speech barges in, each utterance is transcribed in a thread and becomes the user's turn
-  (with ``inputTranscription`` when the setup asks for it).
+  speech barges in, each utterance is transcribed in a thread (speculatively from the
+  first short pause) and becomes the user's turn, with ``inputTranscription`` deltas when
+  the setup asks for it (:class:`PartialTranscript`: partial text while the user speaks).
 * :class:`SpeakingTurn` — wraps an engine's :class:`~openlive.engines.base.Turn`: text is
   cut into clauses and spoken (24 kHz PCM16) as it streams; the turn stays open until its
   audio would have finished playing, so speaking over it interrupts it, as on Google's
-  service (``generationComplete`` when generation ends, ``turnComplete`` after playback).
+  service (``generationComplete`` once the last clause plays, ``turnComplete`` after
+  playback); each clause's transcript enters the history when its audio starts playing.
 
 Protocol rules stay in the session core; this module only calls models and reports.
 """
@@ -18,11 +20,13 @@ Protocol rules stay in the session core; this module only calls models and repor
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import importlib.util
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -62,6 +66,22 @@ class VoiceModels:
         self._lock = threading.Lock()
         self._transcriber: Any = None
         self._synthesizer: Any = None
+        self._asr_running = 0  # recognitions in progress, all sessions
+
+    @property
+    def asr_busy(self) -> bool:
+        """A recognition is running (optional partial transcripts then wait their turn)."""
+        return self._asr_running > 0
+
+    @contextlib.contextmanager
+    def asr_running(self) -> Iterator[None]:
+        with self._lock:
+            self._asr_running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._asr_running -= 1
 
     @classmethod
     def shared(cls) -> VoiceModels:
@@ -91,9 +111,17 @@ class VoiceModels:
             return self._synthesizer
 
     def load(self) -> None:
-        """Load everything now (e.g. at server start) instead of at first use."""
-        self.transcriber()
-        self.synthesizer()
+        """Load everything now (e.g. at server start) instead of at first use, and run each
+        model once: the first call of each pays for allocations and caches (Whisper's first
+        transcription takes twice as long as the next)."""
+        from .vad import VadSegmenter
+
+        t0 = time.monotonic()
+        VadSegmenter().feed(b"\x00" * 4096)
+        self.transcriber().warm_up()
+        for _chunk in self.synthesizer().synthesize("Hello."):
+            pass
+        log.info("speech models warmed up in %.1f s", time.monotonic() - t0)
 
 
 def _vad_config(setup: Setup) -> Any:
@@ -106,7 +134,18 @@ def _vad_config(setup: Setup) -> Any:
 
 class Listener:
     """One session's ears. Feed it the session events (``on_event``); it reports through
-    ``inputs`` (a :class:`~openlive.engines.base.SessionInput`)."""
+    ``inputs`` (a :class:`~openlive.engines.base.SessionInput`).
+
+    Recognition starts before the end of speech is confirmed: once the user has paused for
+    ``PAUSE_MS`` (the post-roll the utterance keeps), the utterance so far is transcribed
+    in a thread. If the silence lasts until the VAD commits the end, that audio is exactly
+    the utterance and its text is already (nearly) there; if speech resumes, the result is
+    only used as a partial transcript. With ``inputAudioTranscription`` the text is also
+    sent while the user speaks (see :class:`PartialTranscript`).
+    """
+
+    PAUSE_MS = 160.0  # = VadConfig.post_roll_ms: the audio SpeechEnded will carry exists
+    PARTIAL_EVERY_MS = 1000.0  # a partial transcript per second of speech (if ASR is idle)
 
     def __init__(self, setup: Setup, models: VoiceModels,
                  inputs: SessionInput | None = None) -> None:
@@ -115,13 +154,22 @@ class Listener:
         self.inputs = inputs
         self.automatic = setup.automatic_vad_enabled()
         self.transcribe_input = setup.input_audio_transcription is not None
+        cfg = setup.realtime_input_config
+        self.all_input = bool(cfg and cfg.turn_coverage == "TURN_INCLUDES_ALL_INPUT")
         self._vad_config = _vad_config(setup) if self.automatic else None
         self._segmenter: Any = None  # created at the first audio (loads Silero)
         self._rate = 16_000
         self._resampler: Any = None
         self._activity: bytearray | None = None  # manual mode: audio since activityStart
+        self._between = bytearray()  # manual mode, TURN_INCLUDES_ALL_INPUT: audio outside
         self._last: asyncio.Task[None] | None = None  # utterances are reported in order
         self._tasks: set[asyncio.Task[None]] = set()
+        # the current utterance (automatic mode)
+        self._spec_key: tuple[float, float] | None = None  # (start, end) speculated on
+        self._spec: asyncio.Future[str] | None = None
+        self._partial: PartialTranscript | None = None
+        self._partial_at = 0.0  # utterance length at the last partial run (ms)
+        self._partial_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ audio in
 
@@ -141,7 +189,8 @@ class Listener:
             if event.kind == "audio" and event.blob.data:
                 self._on_audio(self._to_16k(event.blob.data, event.rate or 16_000))
         elif isinstance(event, ev.ActivityStarted):
-            self._activity = bytearray()
+            self._activity = bytearray(self._between) if self.all_input else bytearray()
+            self._between.clear()
         elif isinstance(event, ev.ActivityEnded):
             audio, self._activity = self._activity, None
             if audio:
@@ -152,14 +201,19 @@ class Listener:
 
     def _on_audio(self, pcm: bytes) -> None:
         if not self.automatic:
-            if self._activity is not None:  # TURN_INCLUDES_ONLY_ACTIVITY
+            if self._activity is not None:
                 self._activity += pcm
+            elif self.all_input:  # TURN_INCLUDES_ALL_INPUT: joins the next activity
+                self._between += pcm
+                del self._between[:max(0, len(self._between) - MAX_BETWEEN_BYTES)]
             return
         if self._segmenter is None:
             from .vad import VadSegmenter
 
             self._segmenter = VadSegmenter(self._vad_config)
         self._handle(self._segmenter.feed(pcm))
+        if self._segmenter.speaking:
+            self._while_speaking()
 
     def _handle(self, events: list[Any]) -> None:
         from .vad import SpeechEnded, SpeechStarted
@@ -167,32 +221,117 @@ class Listener:
         for e in events:
             if isinstance(e, SpeechStarted):
                 log.debug("speech started at %.0f ms", e.at_ms)
+                self._partial = PartialTranscript() if self.transcribe_input else None
+                self._partial_at = 0.0
                 if self.inputs is not None:
                     self.inputs.speech_started()
             elif isinstance(e, SpeechEnded):
                 log.debug("speech ended at %.0f ms (%d bytes)", e.at_ms, len(e.audio))
-                self._utterance(e.audio)
+                spec = self._spec if self._spec_key == (e.start_ms, e.at_ms) else None
+                self._utterance(e.audio, spec, self._partial)
+                self._spec_key = self._spec = self._partial = None
+
+    def _while_speaking(self) -> None:
+        """Speculative recognition at a pause; partial transcripts while speaking."""
+        seg = self._segmenter
+        decider = seg.decider
+        if decider.silence_ms >= self.PAUSE_MS:
+            key = (seg.utterance_start_ms, decider.speech_end_ms)
+            if key != self._spec_key:
+                audio = seg.utterance_audio()
+                if audio is not None:
+                    self._spec_key = key
+                    self._spec = self._run_asr(audio)
+                    if self._partial is not None:
+                        partial = self._partial
+                        self._spec.add_done_callback(
+                            lambda fut: self._partial_from(fut, partial))
+            return
+        if self._partial is None or self._partial_task is not None:
+            return
+        length = decider.now_ms - (seg.utterance_start_ms or 0.0)
+        if length - self._partial_at < self.PARTIAL_EVERY_MS or self.models.asr_busy:
+            return  # other sessions' final recognition goes first
+        audio = seg.utterance_audio(decider.now_ms - seg.config.post_roll_ms)
+        if audio is None:
+            return
+        self._partial_at = length
+        partial = self._partial
+        task = asyncio.get_running_loop().create_task(self._send_partial(audio, partial))
+        self._partial_task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._partial_done)
+
+    def _partial_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._partial_task is task:
+            self._partial_task = None
+
+    async def _send_partial(self, audio: bytes, partial: PartialTranscript) -> None:
+        try:
+            text = await self._run_asr(audio)
+            if partial is not self._partial:
+                return  # the utterance ended meanwhile: its final transcription says it all
+            delta = partial.hypothesis(text)
+            if delta and self.inputs is not None:
+                await self.inputs.input_transcription(delta)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("partial speech recognition failed")
+
+    def _partial_from(self, fut: asyncio.Future[str], partial: PartialTranscript) -> None:
+        """The pause's transcription, as a hypothesis of the still open utterance."""
+        if partial is not self._partial or fut.cancelled() or fut.exception() is not None:
+            return
+        delta = partial.hypothesis(fut.result())
+        if delta and self.inputs is not None:
+            task = asyncio.get_running_loop().create_task(
+                self.inputs.input_transcription(delta))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _run_asr(self, audio: bytes) -> asyncio.Future[str]:
+        """Recognition in a thread; the future is shared by whoever needs this audio."""
+        models = self.models
+
+        def run() -> str:
+            with models.asr_running():
+                return str(models.transcriber().transcribe(audio)).strip()
+
+        task = asyncio.ensure_future(asyncio.to_thread(run))
+        self._tasks.add(task)  # cancelled by aclose like the rest
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     # ------------------------------------------------------------- recognition
 
-    def _utterance(self, audio: bytes) -> None:
+    def _utterance(self, audio: bytes, spec: asyncio.Future[str] | None = None,
+                   partial: PartialTranscript | None = None) -> None:
         previous = self._last
-        task = asyncio.get_running_loop().create_task(self._recognize(audio, previous))
+        task = asyncio.get_running_loop().create_task(
+            self._recognize(audio, previous, spec, partial))
         self._last = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _recognize(self, audio: bytes, previous: asyncio.Task[None] | None) -> None:
+    async def _recognize(self, audio: bytes, previous: asyncio.Task[None] | None,
+                         spec: asyncio.Future[str] | None,
+                         partial: PartialTranscript | None) -> None:
         try:
-            transcriber = await asyncio.to_thread(self.models.transcriber)
-            text = (await transcriber.atranscribe(audio)).strip()
+            t0 = time.monotonic()
+            text = await (spec if spec is not None else self._run_asr(audio))
+            t1 = time.monotonic()
             if previous is not None:
                 await asyncio.gather(previous, return_exceptions=True)
-            log.info("heard: %r", text)
+            log.info("heard: %r (recognition %s, waited %.0f ms)", text,
+                     "speculative" if spec is not None else "at end of speech",
+                     (t1 - t0) * 1000)
             if not text or self.inputs is None:
                 return
             if self.transcribe_input:
-                await self.inputs.input_transcription(text, finished=True)
+                delta = (partial or PartialTranscript()).final(text)
+                await self.inputs.input_transcription(delta, finished=True)
             await self.inputs.user_speech(text)
         except asyncio.CancelledError:
             raise
@@ -206,10 +345,80 @@ class Listener:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+FIRST_CLAUSE_MIN_CHARS = 1  # the reply starts speaking at its first comma
+PLAYBACK_SLACK_S = 0.05  # a clause due to play this soon goes out with its transcript
+MAX_BETWEEN_BYTES = 16_000 * 2 * 30  # TURN_INCLUDES_ALL_INPUT keeps at most 30 s between
+
+
+_TRAILING = ".,;:!?"
+
+
+def _norm(word: str) -> str:
+    return "".join(ch for ch in word.lower() if ch.isalnum() or ch == "'")
+
+
+class PartialTranscript:
+    """The ``inputTranscription`` deltas of one utterance, never contradicting what was sent.
+
+    Rule: a word is sent while the user speaks only once two successive hypotheses agree on
+    it (and on every word before it; words compared without case and punctuation), with the
+    last sent word's trailing punctuation held back. The final transcription then adds what
+    it has beyond the text sent: its remainder when it begins with that text, or its words
+    beyond the sent words' count when it agrees on those words. If the final transcription
+    disagrees with words already sent, the last message carries no new text (only
+    ``finished: true``); the user's turn (the history) always holds the final text.
+    """
+
+    def __init__(self) -> None:
+        self.sent = ""  # concatenation of the deltas sent so far
+        self._sent_words: list[str] = []
+        self._previous: list[str] | None = None
+
+    def hypothesis(self, text: str) -> str:
+        """A transcription of the utterance so far; returns the delta to send ('' if none)."""
+        words = text.split()
+        previous, self._previous = self._previous, words
+        if previous is None:
+            return ""
+        agreed = 0
+        while (agreed < min(len(words), len(previous))
+               and _norm(words[agreed]) == _norm(previous[agreed])):
+            agreed += 1
+        n = len(self._sent_words)
+        if agreed <= n or [_norm(w) for w in words[:n]] != [_norm(w) for w in self._sent_words]:
+            return ""
+        new = words[n:agreed]
+        new[-1] = new[-1].rstrip(_TRAILING) or new[-1]
+        delta = (" " if self.sent else "") + " ".join(new)
+        self.sent += delta
+        self._sent_words += new
+        return delta
+
+    def final(self, text: str) -> str:
+        """The last delta for the utterance's final transcription ``text``."""
+        if text.startswith(self.sent):
+            delta = text[len(self.sent):]
+        else:
+            words = text.split()
+            n = len(self._sent_words)
+            if [_norm(w) for w in words[:n]] != [_norm(w) for w in self._sent_words]:
+                return ""
+            delta = (" " if self.sent and n < len(words) else "") + " ".join(words[n:])
+        self.sent += delta
+        return delta
+
+
 class SpeakingTurn:
     """A :class:`~openlive.engines.base.Turn` whose text is spoken: the engine streams text
     as usual; each complete clause is synthesized (in a thread) and sent as 24 kHz audio
-    with its transcript. ``complete`` waits for the playback time before turnComplete."""
+    with its transcript. ``complete`` waits for the playback time before turnComplete.
+
+    Audio goes out as soon as it is made, but each clause's transcript (which the session
+    keeps in the history, and sends as outputTranscription) goes out when that clause's
+    audio starts playing on the playback clock (the client plays what it receives at once,
+    in order). So when the user barges in, the history holds the clauses the user had
+    begun to hear, not the ones still queued; generationComplete follows the last one.
+    """
 
     def __init__(self, turn: Turn, synthesizer: Any, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -218,9 +427,11 @@ class SpeakingTurn:
         self._turn = turn
         self._synth = synthesizer
         self._clock = clock
-        self._splitter = ClauseSplitter()
+        self._splitter = ClauseSplitter(first_soft_min_chars=FIRST_CLAUSE_MIN_CHARS)
         self._play_end = 0.0  # when the audio sent so far ends playing (clock time)
         self._spoken = 0
+        self._pending: collections.deque[tuple[float, int, str]] = collections.deque()
+        self._pacer: asyncio.Task[None] | None = None
         self.audio_seconds = 0.0
         self.turn_id = turn.turn_id
         self.setup = turn.setup
@@ -234,8 +445,14 @@ class SpeakingTurn:
     async def _flush(self) -> None:
         for clause in self._splitter.flush():
             await self._speak(clause)
+        await self._drain()
 
     async def _speak(self, clause: str) -> None:
+        from .tts import speakable
+
+        clause = speakable(clause)
+        if not clause:
+            return
         synth = self._synth
         pcm = await asyncio.to_thread(lambda: b"".join(synth.synthesize(clause)))
         if not pcm:
@@ -245,8 +462,34 @@ class SpeakingTurn:
         self._spoken += 1
         seconds = len(pcm) / (2 * rate)
         self.audio_seconds += seconds
-        self._play_end = max(self._play_end, self._clock()) + seconds
-        await self._turn.send_audio(pcm, rate, transcript)
+        now = self._clock()
+        start = max(self._play_end, now)
+        self._play_end = start + seconds
+        if start - now <= PLAYBACK_SLACK_S and not self._pending:
+            await self._turn.send_audio(pcm, rate, transcript)
+            return
+        await self._turn.send_audio(pcm, rate, None)
+        self._pending.append((start, rate, transcript))
+        if self._pacer is None or self._pacer.done():
+            self._pacer = asyncio.get_running_loop().create_task(self._pace())
+
+    async def _pace(self) -> None:
+        """Send each queued transcript when its clause starts playing."""
+        while self._pending:
+            start, rate, transcript = self._pending[0]
+            wait = start - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._pending.popleft()
+            await self._turn.send_audio(b"", rate, transcript)
+
+    async def _drain(self) -> None:
+        if self._pacer is not None:
+            try:
+                await asyncio.shield(self._pacer)
+            except asyncio.CancelledError:
+                self._pacer.cancel()
+                raise
 
     async def send_audio(self, pcm: bytes, rate: int = 24_000,
                          transcript: str | None = None) -> None:
@@ -261,7 +504,7 @@ class SpeakingTurn:
         return await self._turn.call_tools(calls)
 
     async def complete(self, usage: UsageMetadata | None = None) -> None:
-        await self._flush()
+        await self._flush()  # the last transcript goes out when its clause starts playing
         await self._turn.generation_complete()
         wait = self._play_end - self._clock()
         if wait > 0:  # the turn stays open while its audio plays: speech interrupts it
