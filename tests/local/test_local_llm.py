@@ -39,3 +39,19 @@ def test_tool_choice_schema_shape():
     schema = tool_choice_schema(TOOLS)
     assert [o["properties"]["tool"]["const"] for o in schema["anyOf"]] == [
         "get_weather", "set_timer", "none"]
+
+
+def test_closing_a_stream_stops_the_generation(llm):
+    """Barge-in drops the reply: llama.cpp must stop at once, not finish max_tokens."""
+    import threading
+
+    before = {t.ident for t in threading.enumerate() if t.name == "llm-stream"}
+    messages = [{"role": "user", "content": "Write a long story about a dragon and a knight, "
+                                             "at least 500 words."}]
+    it = llm.stream(messages, max_tokens=600)
+    assert next(it)
+    [gen] = [t for t in threading.enumerate()
+             if t.name == "llm-stream" and t.ident not in before]
+    it.close()
+    gen.join(timeout=3.0)  # the whole story takes about 14 s on 2 cores
+    assert not gen.is_alive()
