@@ -5,6 +5,7 @@ Screenshots of each state land in test-artifacts/console/ (gitignored)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -14,6 +15,7 @@ import time
 import urllib.request
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +27,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "console"
-QUESTION = "What is the capital of France?"
+QUESTION = "How tall is the Eiffel Tower in Paris?"
 WAV_RATE = 48_000
 API_KEY = "console-test-key-3f9a"  # the server's key: must never reach the page
+OTHER_API_KEY = "other-server-key-77c1"  # the second server's key, typed into the page
 
 SCRIPT = """\
 - match: "weather in (?P<city>\\\\w+)"
   call: {name: get_weather, args: {city: "{city}"}}
   say: "It is {result[summary]} in {city}."
+- match: "please go away"
+  go_away: 5s
+  say: "Reconnect soon."
 - match: "crash"
   close: {code: 1011, reason: "The service is currently unavailable."}
 """
@@ -58,6 +64,12 @@ def chromium_executable() -> str:
         pytest.fail("Chromium is not installed: run `make install-dev` (it installs Debian's "
                     "chromium package) or set OPENLIVE_CHROMIUM", pytrace=False)
     return exe
+
+
+@pytest.fixture(scope="session")
+def question() -> str:
+    """What the fake microphone says."""
+    return QUESTION
 
 
 @pytest.fixture(scope="session")
@@ -87,17 +99,14 @@ class ConsoleServer:
     log: Path
 
 
-@pytest.fixture(scope="module")
-def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
-    """`openlive serve` (emulator with voice, an API key, a script with a tool call and an
-    error close) as a subprocess on a free loopback port."""
-    workdir = tmp_path_factory.mktemp("console-server")
-    script = workdir / "script.yaml"
-    script.write_text(SCRIPT)
+@contextmanager
+def openlive_serve(workdir: Path, *args: str, api_key: str) -> Iterator[ConsoleServer]:
+    """`openlive serve --api-key KEY ARGS…` as a subprocess on a free loopback port, until
+    the block ends (then stopped; the key must never be in its log)."""
     log = workdir / "server.log"
     port = free_port()
     cmd = [sys.executable, "-m", "openlive.cli", "serve", "--port", str(port),
-           "--api-key", API_KEY, "--script", str(script)]
+           "--api-key", api_key, *args]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
     url = f"http://127.0.0.1:{port}"
@@ -115,7 +124,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
             if time.monotonic() > deadline:
                 pytest.fail(f"openlive serve did not start in 60 s:\n{log.read_text()}")
             time.sleep(0.2)
-        yield ConsoleServer(url, API_KEY, log)
+        yield ConsoleServer(url, api_key, log)
     finally:
         proc.terminate()
         try:
@@ -123,7 +132,26 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    assert API_KEY not in log.read_text(), "the server logged its API key"
+    assert api_key not in log.read_text(), "the server logged its API key"
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
+    """`openlive serve` (emulator with voice, an API key, a script with a tool call, a goAway
+    and an error close) as a subprocess on a free loopback port."""
+    workdir = tmp_path_factory.mktemp("console-server")
+    script = workdir / "script.yaml"
+    script.write_text(SCRIPT)
+    with openlive_serve(workdir, "--script", str(script), api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def other_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
+    """A second `openlive serve` with its own API key: the page connects to it by URL."""
+    workdir = tmp_path_factory.mktemp("other-server")
+    with openlive_serve(workdir, api_key=OTHER_API_KEY) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +209,36 @@ def shot(page) -> object:
         return path
 
     return save
+
+
+@dataclass
+class Frame:
+    socket: int  # which of the page's WebSockets (0: the first opened)
+    url: str  # its URL
+    direction: str  # "out" (page -> server) or "in"
+    message: dict
+
+
+@pytest.fixture
+def frames(page) -> list[Frame]:
+    """Every JSON message on the page's WebSockets, as Chromium saw it on the wire (recorded
+    by the browser, not by the page's own code)."""
+    seen: list[Frame] = []
+    opened: list[object] = []
+
+    def watch(ws) -> None:
+        index = len(opened)
+        opened.append(ws)
+
+        def add(direction: str, payload) -> None:
+            text = payload.decode() if isinstance(payload, bytes) else payload
+            try:
+                seen.append(Frame(index, ws.url, direction, json.loads(text)))
+            except ValueError:
+                pass
+
+        ws.on("framesent", lambda payload: add("out", payload))
+        ws.on("framereceived", lambda payload: add("in", payload))
+
+    page.on("websocket", watch)
+    return seen

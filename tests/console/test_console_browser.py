@@ -52,17 +52,19 @@ def test_connecting_then_live_with_a_console_token(page, shot, console_server):
     shot("02-live")
 
 
-def test_spoken_question_is_transcribed_answered_and_played(page, shot):
+def test_spoken_question_is_transcribed_answered_and_played(page, shot, question):
     connect(page, "AUDIO")
     page.click("#mic")
     user = page.locator(".turn.user[data-how=speech]").first
     user.wait_for(timeout=30_000)
-    wait_for(page, "() => /what is the capital of/i.test("
+    # The whole question, as Whisper heard it through Chromium's audio processing.
+    wait_for(page, "() => /how tall is the eiffel tower in paris\\?/i.test("
                    "document.querySelector('.turn.user[data-how=speech]').textContent)", 30)
     model = page.locator(".turn.model").first
     model.wait_for(timeout=30_000)
-    wait_for(page, "() => /you said: what is the capital of/i.test("
+    wait_for(page, "() => /you said: how tall is the eiffel tower in paris\\?/i.test("
                    "document.querySelector('.turn.model').textContent)", 30)
+    assert question in page.inner_text(".turn.user[data-how=speech]")
     # Reply audio really plays: the playback worklet counts samples it has output.
     wait_for(page, "() => window.openliveConsole.stats.playback.played >= 24000", 30)
     counters = stats(page)

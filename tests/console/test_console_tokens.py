@@ -141,3 +141,36 @@ def test_loopback_rules():
     assert not same_origin("http://127.0.0.1:2", "http", "127.0.0.1:1")
     assert not same_origin("null", "http", "127.0.0.1:1")
 
+
+
+async def test_no_console_serves_neither_the_page_nor_tokens(serve):
+    server = await serve(api_keys=[KEY], console=False)
+    async with aiohttp.ClientSession() as http:
+        for method, path in (("GET", "/"), ("GET", "/console/js/app.js"),
+                             ("GET", "/console/console.css"), ("POST", TOKEN)):
+            async with http.request(method, server.http_url + path,
+                                    headers={"Origin": server.http_url}) as resp:
+                assert resp.status == 404, (method, path)
+                body = await resp.json()  # the server's usual 404 JSON, not the page
+                assert body["error"]["code"] == 404, (method, path)
+                assert "openlive console" not in json.dumps(body)
+        # The Live endpoint is unaffected.
+        async with http.get(server.http_url + "/v1beta/models?key=" + KEY) as resp:
+            assert resp.status == 200
+
+
+async def test_no_console_tokens_serves_the_page_but_refuses_tokens(serve):
+    server = await serve(api_keys=[KEY], console_tokens=False)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.http_url + "/") as resp:
+            assert resp.status == 200 and "openlive console" in await resp.text()
+    # A request that would get a token otherwise (loopback peer, Host, own Origin): 403.
+    status, body = await post(server.http_url + TOKEN, headers={"Origin": server.http_url})
+    assert status == 403 and "name" not in body
+    assert body["error"]["status"] == "PERMISSION_DENIED"
+    message = body["error"]["message"]
+    assert "--no-console-tokens" in message
+    assert "enter an API key or an ephemeral token" in message
+    # An open server has nothing to protect: the page still connects without a credential.
+    open_server = await serve(console_tokens=False)
+    assert await post(open_server.http_url + TOKEN) == (200, {"open": True})

@@ -251,3 +251,50 @@ async def test_api_keys_are_enforced_and_never_logged():
     assert "connected from" in log  # the sessions were logged...
     for key in (secret, env_secret, wrong):
         assert key not in log  # ...but no key ever was
+
+
+async def _http(method: str, url: str, **kw) -> tuple[int, dict | str]:
+    import aiohttp
+    async with asyncio.timeout(5), aiohttp.ClientSession() as http:
+        async with http.request(method, url, **kw) as resp:
+            if resp.content_type == "application/json":
+                return resp.status, await resp.json()
+            return resp.status, await resp.text()
+
+
+@pytest.mark.parametrize("flag", ["--no-console", "--no-console-tokens", None])
+async def test_console_flags(flag):
+    key = "console-flag-key-7781"
+    served = await launch("--api-key", key, *([flag] if flag else []))
+    try:
+        await served.wait_ready()
+        http = served.base.replace("ws", "http", 1)
+        page, page_body = await _http("GET", http + "/")
+        token, token_body = await _http("POST", http + "/console/token",
+                                        headers={"Origin": http})
+        assert await one_turn(f"{served.base}{served.path}?key={key}", "still live") == (
+            "You said: still live")
+        assert await served.stop() == 0
+    finally:
+        served.kill()
+    if flag == "--no-console":
+        assert page == 404 and page_body["error"]["status"] == "NOT_FOUND"
+        assert token == 404
+        assert "console: off (--no-console)" in served.log
+    elif flag == "--no-console-tokens":
+        assert page == 200 and "openlive console" in page_body
+        assert token == 403 and "name" not in token_body
+        assert "enter an API key or an ephemeral token" in token_body["error"]["message"]
+        assert "console tokens off" in served.log
+    else:
+        assert page == 200 and token == 200
+        assert token_body["name"].startswith("auth_tokens/")
+        assert f"console: {http}/" in served.log
+    assert key not in served.log
+
+
+async def test_serve_help_lists_the_console_flags():
+    code, out = await run_to_exit("serve", "--help")
+    assert code == 0
+    assert "--no-console " in out and "--no-console-tokens" in out
+    assert "reverse proxy" in out

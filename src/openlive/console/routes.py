@@ -19,6 +19,8 @@ log = logging.getLogger("openlive.console")
 
 STATIC_DIR = Path(__file__).parent / "static"
 TOKEN_PATH = "/console/token"
+TOKENS_OFF = ("this server gives the console no tokens (serve --no-console-tokens): "
+              "enter an API key or an ephemeral token (e.g. from `openlive token create`)")
 
 # Everything the page loads comes from this server; it may connect to any Live endpoint.
 _CSP = ("default-src 'self'; connect-src 'self' ws: wss: http: https:; "
@@ -45,12 +47,16 @@ def add_console_routes(app: web.Application, server: LiveServer) -> None:
 
 async def console_token(server: LiveServer, request: web.Request) -> web.Response:
     """``{"open": true}`` on a server without keys; else a single-use ephemeral token for
-    loopback pages (``{"name": "auth_tokens/…", …}``), or 403 with the reason."""
+    loopback pages (``{"name": "auth_tokens/…", …}``), or 403 with the reason (always 403
+    with ``ServerConfig(console_tokens=False)``, i.e. ``serve --no-console-tokens``)."""
     if server.keys.open:
         return web.json_response({"open": True}, headers={"Cache-Control": "no-store"})
-    peer = request.transport.get_extra_info("peername") if request.transport else None
-    why = refusal(peer, request.headers.get("Host"), request.headers.get("Origin"),
-                  request.scheme)
+    if not server.config.console_tokens:
+        why: str | None = TOKENS_OFF
+    else:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        why = refusal(peer, request.headers.get("Host"), request.headers.get("Origin"),
+                      request.scheme)
     if why is not None:
         log.info("console token refused (%s)", why.split(";")[0])
         return web.json_response(

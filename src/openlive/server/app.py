@@ -43,6 +43,8 @@ class ServerConfig:
     max_sessions_per_key: int | None = None  # concurrent sessions per API key
     max_starts_per_minute: int | None = None  # session starts per API key per minute
     allow_origins: list[str] = field(default_factory=list)  # browser Origins; empty = any
+    console: bool = True  # serve the browser console at / (and POST /console/token)
+    console_tokens: bool = True  # POST /console/token gives loopback pages a token (else 403)
     # observer(session label, direction, message), called in the server's event loop (keep it
     # quick): "open" (dict: api_version, constrained, auth kind; never a key or token),
     # "client" / "server" (each raw frame, str or bytes, in order), "close" (dict: code, and
@@ -67,7 +69,8 @@ class LiveServer:
     def make_app(self) -> web.Application:
         app = web.Application()
         app[LIVE_SERVER] = self
-        add_console_routes(app, self)  # GET / (the browser console), before the catch-all
+        if self.config.console:  # GET / (the browser console), before the catch-all
+            add_console_routes(app, self)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)

@@ -50,7 +50,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="record every session into DIR: <time>-<session>.jsonl (each message "
                         "with timings) and WAV audio of both sides; see `openlive recordings`")
     _sessions_arguments(p)
+    _console_arguments(p)
     add_engine_arguments(p)
+
+
+def _console_arguments(p: argparse.ArgumentParser) -> None:
+    """The browser console at / (docs/console.md)."""
+    g = p.add_argument_group("browser console (docs/console.md)")
+    g.add_argument("--no-console", action="store_true",
+                   help="do not serve the console: GET / and POST /console/token are 404")
+    g.add_argument("--no-console-tokens", action="store_true",
+                   help="serve the console, but never give it a token (POST /console/token "
+                        "is 403; users type an API key or an ephemeral token). Use it behind "
+                        "a reverse proxy on the same machine, where every request looks "
+                        "like loopback")
 
 
 def _sessions_arguments(p: argparse.ArgumentParser) -> None:
@@ -149,7 +162,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                           compression=not args.no_compression, store=store, limits=limits,
                           max_sessions_per_key=args.max_sessions_per_key or None,
                           max_starts_per_minute=args.max_starts_per_minute or None,
-                          allow_origins=list(args.allow_origin))
+                          allow_origins=list(args.allow_origin),
+                          console=not args.no_console,
+                          console_tokens=not args.no_console_tokens)
 
     if args.record:
         from ..recording import Recorder
@@ -177,6 +192,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                  "BidiGenerateContent", server.ws_url)
         log.info("base URL for the SDKs: %s   models: %s/v1beta/models", server.http_url,
                  server.http_url)
+        if not config.console:
+            log.info("console: off (--no-console)")
+        elif keys and not config.console_tokens:
+            log.info("console: %s/ (console tokens off: type a key or a token)",
+                     server.http_url)
+        else:
+            log.info("console: %s/", server.http_url)
         if keys:
             log.info("API keys required: %d configured", len(keys))
         else:

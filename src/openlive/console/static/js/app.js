@@ -33,6 +33,8 @@ window.openliveConsole = view;
 let client = null;
 let wanted = false; // the user wants a connection (false after Disconnect)
 let handle = null; // latest resumption handle
+let lastCreds = null; // the credential of the connection being resumed
+let resumable = false; // no model turn running: the server's latest update had a handle
 let goAway = false;
 let retries = 0;
 let settings = loadSettings();
@@ -52,6 +54,10 @@ function setState(state, detail = "") {
   $("disconnect").disabled = state === "idle" || state === "closed";
   for (const id of ["mic", "camera", "screen"]) $(id).disabled = !live;
   $("ptt").disabled = !live;
+  if (!live) {
+    $("ptt").setAttribute("aria-pressed", "false");
+    $("ptt").classList.remove("on");
+  }
   for (const el of $("chat").elements) el.disabled = !live;
 }
 
@@ -76,10 +82,14 @@ async function connect(resuming = false) {
   showError("");
   wanted = true;
   goAway = false;
+  resumable = false;
   setState(resuming ? "reconnecting" : "connecting", resuming ? `attempt ${retries}` : "");
   try {
     await player.start();
-    const creds = await credentials(settings.url, settings.credential);
+    // Resuming uses the same credential: a console token stays valid for resumption.
+    const creds = resuming && lastCreds ? lastCreds
+      : await credentials(settings.url, settings.credential);
+    lastCreds = creds;
     const url = liveUrl(settings.url || location.href, creds);
     if (!wanted) return;
     $("auth-hint").textContent = `authenticated with: ${creds.source}`;
@@ -113,6 +123,7 @@ function onClose(which, { code, reason }) {
   if (wanted && settings.resume && handle && dropped && retries < 3) {
     retries += 1;
     stats.reconnects += 1;
+    setState("reconnecting", `attempt ${retries}`);
     transcript.note(`connection closed (${code}); resuming the session…`);
     setTimeout(() => connect(true), 300 * retries);
     return;
@@ -148,13 +159,21 @@ function onMessage(message) {
   if (message.toolCallCancellation) tools.cancel(message.toolCallCancellation.ids);
   if (message.sessionResumptionUpdate) {
     const update = message.sessionResumptionUpdate;
-    if (update.resumable && update.newHandle) handle = update.newHandle;
+    resumable = Boolean(update.resumable && update.newHandle);
+    if (resumable) handle = update.newHandle;
+    if (goAway && resumable) reconnectNow(); // the turn running at goAway has ended
   }
   if (message.goAway) {
     goAway = true;
     transcript.note(`the server will close this connection in ${message.goAway.timeLeft || "?"}`);
-    if (settings.resume && handle && client) client.close(1000, "reconnecting after goAway");
+    // Move now if no turn is running; else at the next handle (after the reply), so the
+    // reply is not lost. If none comes in time, the server's close resumes the session.
+    if (resumable) reconnectNow();
   }
+}
+
+function reconnectNow() {
+  if (settings.resume && handle && client) client.close(1000, "reconnecting after goAway");
 }
 
 function onServerContent(content) {
@@ -195,7 +214,8 @@ function onServerContent(content) {
 async function toggleMic() {
   if (mic.running) {
     mic.stop();
-    send({ realtimeInput: { audioStreamEnd: true } });
+    // audioStreamEnd is for automatic activity detection; push-to-talk ends with activityEnd
+    if (settings.vad) send({ realtimeInput: { audioStreamEnd: true } });
     $("mic").classList.remove("on");
     $("mic-level").value = 0;
     return;
@@ -232,6 +252,26 @@ async function toggleVideo(kind) {
   }
   $("camera").classList.toggle("on", video.kind === "camera");
   $("screen").classList.toggle("on", video.kind === "screen");
+}
+
+// Hold to talk (automatic activity detection off): activityStart while held, then
+// activityEnd; the pointer is captured so letting go anywhere ends the activity.
+function pushToTalk(event) {
+  const button = $("ptt");
+  if (button.getAttribute("aria-pressed") === "true") return;
+  if (event.pointerId !== undefined) button.setPointerCapture(event.pointerId);
+  if (send({ realtimeInput: { activityStart: {} } })) {
+    button.setAttribute("aria-pressed", "true");
+    button.classList.add("on");
+  }
+}
+
+function releaseToTalk() {
+  const button = $("ptt");
+  if (button.getAttribute("aria-pressed") !== "true") return;
+  button.setAttribute("aria-pressed", "false");
+  button.classList.remove("on");
+  send({ realtimeInput: { activityEnd: {} } });
 }
 
 function sendFrame(jpeg) {
@@ -309,8 +349,9 @@ function setUp() {
   $("mic").addEventListener("click", toggleMic);
   $("camera").addEventListener("click", () => toggleVideo("camera"));
   $("screen").addEventListener("click", () => toggleVideo("screen"));
-  $("ptt").addEventListener("pointerdown", () => send({ realtimeInput: { activityStart: {} } }));
-  $("ptt").addEventListener("pointerup", () => send({ realtimeInput: { activityEnd: {} } }));
+  $("ptt").addEventListener("pointerdown", pushToTalk);
+  $("ptt").addEventListener("pointerup", releaseToTalk);
+  $("ptt").addEventListener("pointercancel", releaseToTalk);
   $("chat").addEventListener("submit", sendText);
   $("clear-log").addEventListener("click", () => log.clear());
   setState("idle");
