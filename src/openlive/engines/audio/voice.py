@@ -66,6 +66,7 @@ class VoiceModels:
         self._lock = threading.Lock()
         self._transcriber: Any = None
         self._synthesizer: Any = None
+        self._preload: threading.Thread | None = None
         self._asr_running = 0  # recognitions in progress, all sessions
 
     @property
@@ -122,6 +123,22 @@ class VoiceModels:
         for _chunk in self.synthesizer().synthesize("Hello."):
             pass
         log.info("speech models warmed up in %.1f s", time.monotonic() - t0)
+
+    def preload(self) -> None:
+        """:meth:`load` in a background thread, once: called when a session that will speak
+        or listen starts, so that its first utterance does not wait for the models."""
+        with self._lock:
+            if self._preload is not None:
+                return
+            # not a daemon: exiting while native code loads a model aborts the process
+            self._preload = threading.Thread(target=self._load_quietly, name="voice-preload")
+        self._preload.start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except Exception:  # the session's own first use reports it
+            log.exception("loading the speech models failed")
 
 
 def _vad_config(setup: Setup) -> Any:

@@ -72,6 +72,9 @@ class EmulatorEngine(Engine):
         if setup.response_modality() == "AUDIO" and self.voice is None:
             log.info("session asked for AUDIO replies: the emulator answers in TEXT (speech "
                      "needs the local extra: pip install 'openlive[local]')")
+        if self.voice is not None and (setup.response_modality() == "AUDIO"
+                                       or setup.input_audio_transcription is not None):
+            self.voice.preload()  # in the background: ready by the time the user has spoken
         # Each session counts rule uses ("times") on its own copy of the rules.
         rules = [sc.Rule(**{**r.__dict__, "used": 0}) for r in self.rules]
         return EmulatorSession(rules, setup=setup, voice=self.voice)
