@@ -64,3 +64,17 @@ def test_unreachable_llm_url_and_missing_key_are_refused():
     r = serve("--llm-url", url, "--llm-api-key-env", "OPENLIVE_TEST_UNSET_KEY")
     assert r.returncode == 2
     assert "OPENLIVE_TEST_UNSET_KEY: that environment variable is not set" in r.stderr
+
+
+def test_the_engine_is_built_with_every_model_loaded_and_warmed(caplog):
+    import argparse
+    import logging
+
+    from openlive.engines.options import add_engine_arguments, build_engine
+
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    with caplog.at_level(logging.INFO, "openlive.voice"):
+        engine = build_engine(parser.parse_args(["--engine", "local"]))
+    assert engine.voice._transcriber is not None and engine.voice._synthesizer is not None
+    assert "speech models warmed up" in caplog.text

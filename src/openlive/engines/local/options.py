@@ -134,6 +134,7 @@ def build(args: argparse.Namespace) -> Any:
             given = getattr(args, what[2:].replace("-", "_"))
             raise EngineOptionError(f"{what} {given or '(the shipped model)'}: cannot load "
                                     f"it: {type(exc).__name__}: {exc}") from None
+    engine.load()  # (loaded above, errors named by flag) warms each speech model up once
     return engine
 
 
