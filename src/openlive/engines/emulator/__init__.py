@@ -1,6 +1,7 @@
 """Scripted, deterministic replies for testing Live apps offline."""
 
-from .engine import EmulatorEngine
-from .script import ScriptError, load_script
+from .. import lazy_exports
 
 __all__ = ["EmulatorEngine", "ScriptError", "load_script"]
+__getattr__ = lazy_exports(__name__, {"EmulatorEngine": "engine", "ScriptError": "script",
+                                      "load_script": "script"})

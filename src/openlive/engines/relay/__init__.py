@@ -1,5 +1,6 @@
 """Forward every session to an upstream Live endpoint with a key the server holds."""
 
-from .engine import GOOGLE_UPSTREAM, RelayEngine, Upstream
+from .. import lazy_exports
 
 __all__ = ["GOOGLE_UPSTREAM", "RelayEngine", "Upstream"]
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "engine"))

@@ -1,7 +1,7 @@
 """The replay engine: answers sessions from recordings made with ``serve --record``."""
 
-from .connection import DIVERGED
-from .engine import ReplayEngine
-from .script import RecordingError
+from .. import lazy_exports
 
 __all__ = ["DIVERGED", "RecordingError", "ReplayEngine"]
+__getattr__ = lazy_exports(__name__, {"DIVERGED": "connection", "ReplayEngine": "engine",
+                                      "RecordingError": "script"})
