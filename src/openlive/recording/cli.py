@@ -64,9 +64,13 @@ def list_recordings(directory: Path) -> int:
     return 0
 
 
-def _cut(text: str, width: int) -> str:
-    text = text.replace("\n", "\\n")
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one an ellipsis when cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cut(text: str, width: int) -> str:
+    return shorten(text.replace("\n", "\\n"), width)
 
 
 def describe(direction: str, message: dict) -> str:

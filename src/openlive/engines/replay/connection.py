@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from ...recording.cli import describe, shorten
 from ...wire.errors import LiveError, cut_reason
 from .script import Recording, audio_seconds, first_difference, normalise, split_setup
 
@@ -38,15 +39,9 @@ _EPSILON = 1e-6  # seconds of audio: rounding between chunkings of the same stre
 
 def _kind(message: dict) -> str:
     """One short line for a client message (as ``openlive recordings show`` writes it)."""
-    from ...recording.cli import describe
-
     if "invalid" in message:
         return "a frame that is not a client message"
     return describe("client", message)
-
-
-def _cut(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ReplayConnection:
@@ -172,7 +167,7 @@ class ReplayConnection:
                 reason = diff  # the same kind of message: where it differs, both values
             else:
                 shown = _kind(expected) if expected is not None else "the end of the recording"
-                reason = f"expected {_cut(shown)}; got {_cut(_kind(normal))}"
+                reason = f"expected {shorten(shown, 48)}; got {shorten(_kind(normal), 48)}"
             self._diverged(f"client message {i + 1} after the setup", reason, expected,
                            normal, diff)
         self.candidates = kept

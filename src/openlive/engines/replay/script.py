@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...recording.cli import shorten
 from ...recording.recorder import client_audio, read_recording
 from ...wire.codec import parse_client_frame
 from ...wire.errors import LiveError
@@ -157,6 +158,5 @@ def first_difference(expected: Any, got: Any, path: str = "") -> str | None:
     return f"{path.rstrip('.') or 'message'}: expected {_short(expected)}, got {_short(got)}"
 
 
-def _short(value: Any, limit: int = 40) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _short(value: Any) -> str:
+    return shorten(json.dumps(value, ensure_ascii=False), 40)
