@@ -1,4 +1,5 @@
-"""server/auth.py and server/routes.py: credentials, key checks and Live paths (pure)."""
+"""server/auth.py and server/routes.py: credentials, key checks and Live paths (pure);
+Google's REST error body (wire.errors.error_body)."""
 
 from __future__ import annotations
 
@@ -147,3 +148,18 @@ def test_non_live_paths_are_refused(path):
 ])
 def test_models_paths(path, expected):
     assert match_models_path(path) == expected
+
+
+# ------------------------------------------------------------------- REST error bodies
+
+def test_error_body_is_googles_shape():
+    assert errors.error_body(404, "NOT_FOUND", "models/x is not found") == {
+        "error": {"code": 404, "message": "models/x is not found", "status": "NOT_FOUND"}}
+
+
+def test_error_body_with_a_reason_carries_an_error_info():
+    body = errors.error_body(400, "INVALID_ARGUMENT", errors.API_KEY_INVALID, "API_KEY_INVALID")
+    assert body["error"]["status"] == "INVALID_ARGUMENT"
+    assert body["error"]["details"] == [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                         "reason": "API_KEY_INVALID",
+                                         "domain": "googleapis.com"}]

@@ -1,6 +1,8 @@
 """The browser console served at ``/``: static files (no build step) and its token route.
 
-``add_console_routes(app, server)`` adds, ahead of the Live server's catch-all route:
+``add_console_routes(app, store=…, open_server=…, tokens=…)`` adds, ahead of the Live
+server's catch-all route (server/run.py composes the two; the console knows nothing of the
+server but the token store it shares and two flags):
 
 * ``GET /`` — the console page; ``GET /console/…`` — its scripts, worklets and styles.
 * ``POST /console/token`` — a short-lived, single-use ephemeral token for the page, so that

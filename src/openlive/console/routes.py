@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ..session import tokens as tk
+from ..wire.errors import error_body
 from .tokens import TOKEN_EXPIRE, TOKEN_NEW_SESSION, TOKEN_USES, refusal
 
 if TYPE_CHECKING:
-    from ..server.app import LiveServer
+    from ..store.base import Store
 
 log = logging.getLogger("openlive.console")
 
@@ -29,8 +30,12 @@ _CSP = ("default-src 'self'; connect-src 'self' ws: wss: http: https:; "
         "base-uri 'none'; frame-ancestors 'none'")
 
 
-def add_console_routes(app: web.Application, server: LiveServer) -> None:
-    """Register the console; call before the server's catch-all route."""
+def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
+                       tokens: bool = True) -> None:
+    """Register the console; call before the server's catch-all route. ``store``: where
+    console tokens are saved (the Live server's, which checks them); ``open_server``: the
+    server has no API keys; ``tokens``: loopback pages may get a token (False:
+    ``serve --no-console-tokens``)."""
 
     async def index(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html", headers={
@@ -38,20 +43,22 @@ def add_console_routes(app: web.Application, server: LiveServer) -> None:
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
     async def token(request: web.Request) -> web.Response:
-        return await console_token(server, request)
+        return await console_token(request, store=store, open_server=open_server,
+                                   tokens=tokens)
 
     app.router.add_get("/", index)
     app.router.add_post(TOKEN_PATH, token)
     app.router.add_static("/console/", STATIC_DIR, append_version=False)
 
 
-async def console_token(server: LiveServer, request: web.Request) -> web.Response:
+async def console_token(request: web.Request, *, store: Store, open_server: bool,
+                        tokens: bool = True) -> web.Response:
     """``{"open": true}`` on a server without keys; else a single-use ephemeral token for
     loopback pages (``{"name": "auth_tokens/…", …}``), or 403 with the reason (always 403
-    with ``ServerConfig(console_tokens=False)``, i.e. ``serve --no-console-tokens``)."""
-    if server.keys.open:
+    with ``tokens=False``, i.e. ``serve --no-console-tokens``)."""
+    if open_server:
         return web.json_response({"open": True}, headers={"Cache-Control": "no-store"})
-    if not server.config.console_tokens:
+    if not tokens:
         why: str | None = TOKENS_OFF
     else:
         peer = request.transport.get_extra_info("peername") if request.transport else None
@@ -59,15 +66,14 @@ async def console_token(server: LiveServer, request: web.Request) -> web.Respons
                       request.scheme)
     if why is not None:
         log.info("console token refused (%s)", why.split(";")[0])
-        return web.json_response(
-            {"error": {"code": 403, "status": "PERMISSION_DENIED", "message": why}},
-            status=403, headers={"Cache-Control": "no-store"})
+        return web.json_response(error_body(403, "PERMISSION_DENIED", why), status=403,
+                                 headers={"Cache-Control": "no-store"})
     now = time.time()
     record = tk.make_token({"uses": TOKEN_USES,
                             "expireTime": tk.format_time(now + TOKEN_EXPIRE),
                             "newSessionExpireTime": tk.format_time(now + TOKEN_NEW_SESSION)},
                            now)
     record["key"] = "console"  # per-key limits count console sessions together
-    await server.store.save_token(record["name"], record, record["expire_time"])
+    await store.save_token(record["name"], record, record["expire_time"])
     log.info("console token created for a loopback page")
     return web.json_response(tk.token_response(record), headers={"Cache-Control": "no-store"})

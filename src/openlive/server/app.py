@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from .. import __version__
-from ..console import add_console_routes
 from ..engines.base import Engine
 from ..session import tokens as tk
 from ..session.limits import Limits
@@ -23,6 +22,7 @@ from ..wire.errors import LiveError
 from .auth import Credentials, KeyChecker, fingerprint
 from .auth_tokens import create_auth_token, match_auth_tokens_path
 from .connection import Connection
+from .http_errors import error_response
 from .limits import KeyLimiter
 from .routes import match_live_path, match_models_path
 
@@ -66,11 +66,14 @@ class LiveServer:
         self.active: set[Connection] = set()
         self._ids = itertools.count(1)
 
-    def make_app(self) -> web.Application:
+    def make_app(self, routes: Iterable[Callable[[web.Application], None]] = ()
+                 ) -> web.Application:
+        """The Live endpoint, token and model routes, health; each of ``routes`` (e.g. the
+        browser console, composed in server/run.py) adds its own ahead of the catch-all."""
         app = web.Application()
         app[LIVE_SERVER] = self
-        if self.config.console:  # GET / (the browser console), before the catch-all
-            add_console_routes(app, self)
+        for add_routes in routes:
+            add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
@@ -104,7 +107,7 @@ class LiveServer:
         if match_auth_tokens_path(path) is not None:
             if request.method != "POST":
                 raise web.HTTPMethodNotAllowed(request.method, ["POST"])
-            return await create_auth_token(self, request)
+            return await create_auth_token(request, keys=self.keys, store=self.store)
         models = match_models_path(path)
         if models is not None and request.method == "GET":
             proxy = getattr(self.engine, "proxy_models", None)  # the relay asks its upstream
@@ -115,10 +118,7 @@ class LiveServer:
         if path in ("/healthz", "/health") and request.method == "GET":
             return web.json_response({"status": "ok", "engine": self.engine.name,
                                       "version": __version__, "sessions": len(self.active)})
-        return web.json_response(
-            {"error": {"code": 404, "status": "NOT_FOUND",
-                       "message": f"openlive: no route for {request.method} {path}"}},
-            status=404)
+        return error_response(404, "NOT_FOUND", f"openlive: no route for {request.method} {path}")
 
     def _preflight(self, request: web.Request) -> web.Response:
         origin = request.headers.get("Origin")
@@ -148,18 +148,14 @@ class LiveServer:
     async def _live(self, request: web.Request, api_version: str,
                     constrained: bool = False) -> web.StreamResponse:
         if not self._origin_allowed(request.headers.get("Origin")):
-            return web.json_response(
-                {"error": {"code": 403, "status": "PERMISSION_DENIED",
-                           "message": "openlive: this Origin is not allowed (--allow-origin)"}},
-                status=403)
+            return error_response(403, "PERMISSION_DENIED",
+                                  "openlive: this Origin is not allowed (--allow-origin)")
         ws = web.WebSocketResponse(
             autoping=True, heartbeat=None, compress=self.config.compression,
             max_msg_size=self.config.max_message_bytes)
         if not ws.can_prepare(request).ok:
-            return web.json_response(
-                {"error": {"code": 400, "status": "FAILED_PRECONDITION",
-                           "message": "this is a WebSocket endpoint: connect with ws:// or wss://"}},
-                status=400)
+            return error_response(400, "FAILED_PRECONDITION",
+                                  "this is a WebSocket endpoint: connect with ws:// or wss://")
         await ws.prepare(request)
         creds = Credentials.from_request(request.query, request.headers)
         now = time.time()
@@ -220,10 +216,8 @@ class LiveServer:
             return web.json_response({"models": [describe(m) for m in self.catalog.listed()]})
         resolved = self.catalog.resolve(name)
         if resolved is None:
-            return web.json_response(
-                {"error": {"code": 404, "status": "NOT_FOUND",
-                           "message": f"models/{name} is not found for API version "
-                                      f"{api_version}"}}, status=404)
+            return error_response(404, "NOT_FOUND", f"models/{name} is not found for API "
+                                                    f"version {api_version}")
         return web.json_response(describe(resolved[len("models/"):]))
 
     async def _on_startup(self, app: web.Application) -> None:

@@ -7,16 +7,14 @@ import json
 import logging
 import re
 import time
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ..session import tokens as tk
+from ..store.base import Store
 from ..wire import errors
-from .auth import Credentials, fingerprint
-
-if TYPE_CHECKING:
-    from .app import LiveServer
+from .auth import Credentials, KeyChecker, fingerprint
+from .http_errors import error_response
 
 log = logging.getLogger("openlive.tokens")
 
@@ -28,38 +26,33 @@ def match_auth_tokens_path(path: str) -> str | None:
     return m.group(1) if m else None
 
 
-def google_error(code: int, status: str, message: str, reason: str | None = None) -> web.Response:
-    body: dict = {"error": {"code": code, "message": message, "status": status}}
-    if reason:
-        body["error"]["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                                     "reason": reason, "domain": "googleapis.com"}]
-    return web.json_response(body, status=code)
-
-
-async def create_auth_token(server: LiveServer, request: web.Request) -> web.Response:
+async def create_auth_token(request: web.Request, *, keys: KeyChecker,
+                            store: Store) -> web.Response:
+    """Mint a token for a caller with one of ``keys`` (anyone, on an open server) and save
+    it in ``store``; a refusal is Google's error body."""
     creds = Credentials.from_request(request.query, request.headers)
-    refused = server.keys.check(creds)
-    if refused is not None or (not server.keys.open and creds.access_token):
+    refused = keys.check(creds)
+    if refused is not None or (not keys.open and creds.access_token):
         if creds.api_key:
-            return google_error(400, "INVALID_ARGUMENT", errors.API_KEY_INVALID,
-                                "API_KEY_INVALID")
-        return google_error(403, "PERMISSION_DENIED", errors.UNREGISTERED_CALLER)
+            return error_response(400, "INVALID_ARGUMENT", errors.API_KEY_INVALID,
+                                  "API_KEY_INVALID")
+        return error_response(403, "PERMISSION_DENIED", errors.UNREGISTERED_CALLER)
     raw = await request.read()
     body = None
     if raw.strip():
         try:
             body = json.loads(raw)
         except ValueError:
-            return google_error(400, "INVALID_ARGUMENT",
-                                errors.INVALID_JSON + "Unexpected token.")
+            return error_response(400, "INVALID_ARGUMENT",
+                                  errors.INVALID_JSON + "Unexpected token.")
     now = time.time()
     try:
         record = tk.make_token(body, now)
     except tk.TokenRequestError as exc:
-        return google_error(400, "INVALID_ARGUMENT", str(exc))
+        return error_response(400, "INVALID_ARGUMENT", str(exc))
     if creds.api_key:
         record["key"] = fingerprint(creds.api_key)
-    await server.store.save_token(record["name"], record, record["expire_time"])
+    await store.save_token(record["name"], record, record["expire_time"])
     log.info("ephemeral token created (%s uses, locked: %s)", record["uses"] or "unlimited",
              "whole setup" if record["setup"] and record["field_mask"] is None
              else ",".join(record["field_mask"] or []) or "nothing")

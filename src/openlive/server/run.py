@@ -1,4 +1,7 @@
-"""Start and stop a server: used by `openlive serve`, the tests and the benchmarks."""
+"""Start and stop a server: used by `openlive serve`, the tests and the benchmarks.
+
+The composition root: the one place that puts the Live server (server/app.py) and the
+browser console (openlive.console, which knows nothing of the server) in one app."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..console import add_console_routes
 from ..engines.base import Engine
 from .app import LiveServer, ServerConfig
 
@@ -37,6 +41,16 @@ class RunningServer:
         await self.runner.cleanup()
 
 
+def build_app(live: LiveServer) -> web.Application:
+    """The server's whole HTTP app: the Live routes, and the browser console at ``/`` unless
+    ``ServerConfig(console=False)`` (``serve --no-console``)."""
+    def console(app: web.Application) -> None:
+        add_console_routes(app, store=live.store, open_server=live.keys.open,
+                           tokens=live.config.console_tokens)
+
+    return live.make_app(routes=[console] if live.config.console else [])
+
+
 async def start_server(engine: Engine, config: ServerConfig | None = None, *,
                        host: str = "127.0.0.1", port: int = 8080,
                        ssl_context: ssl.SSLContext | None = None,
@@ -44,7 +58,7 @@ async def start_server(engine: Engine, config: ServerConfig | None = None, *,
     """Start serving; ``port=0`` picks a free port (see ``RunningServer.port``).
     ``reuse_port`` lets several processes share the port (SO_REUSEPORT, Linux)."""
     live = LiveServer(engine, config)
-    runner = web.AppRunner(live.make_app(), access_log=None, handle_signals=False,
+    runner = web.AppRunner(build_app(live), access_log=None, handle_signals=False,
                            shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024,

@@ -54,3 +54,16 @@ class LiveError(Exception):
     @classmethod
     def internal(cls) -> LiveError:
         return cls(1011, INTERNAL)
+
+
+def error_body(code: int, status: str, message: str, reason: str | None = None) -> dict:
+    """Google's JSON error body for an HTTP status ``code`` and its google.rpc status name
+    (400 ``INVALID_ARGUMENT`` or ``FAILED_PRECONDITION``, 401 ``UNAUTHENTICATED``, 403
+    ``PERMISSION_DENIED``, 404 ``NOT_FOUND``, 429 ``RESOURCE_EXHAUSTED``, 503
+    ``UNAVAILABLE``…): ``{"error": {"code", "message", "status"}}``, with an ``ErrorInfo``
+    detail when a ``reason`` is given (e.g. ``API_KEY_INVALID``)."""
+    error: dict = {"code": code, "message": message, "status": status}
+    if reason:
+        error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                             "reason": reason, "domain": "googleapis.com"}]
+    return {"error": error}
