@@ -19,7 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from ...client.url import live_url
-from ...wire.errors import LiveError
+from ...wire.errors import LiveError, error_body
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession
 from .options import DEFAULT_UPSTREAM
@@ -91,8 +91,7 @@ class RelayEngine(Engine):
         if refused is not None:
             status, kind = (400, "INVALID_ARGUMENT") if refused.code == 1007 else (
                 403, "PERMISSION_DENIED")
-            return web.json_response({"error": {"code": status, "message": refused.reason,
-                                                "status": kind}}, status=status)
+            return web.json_response(error_body(status, kind, refused.reason), status=status)
         up = self.upstream
         base = up.base_url.rstrip("/")
         base = base if "://" in base else "http://" + base
@@ -108,9 +107,9 @@ class RelayEngine(Engine):
                                     content_type=resp.content_type or "application/json")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("upstream %s models listing failed: %s", up.host, type(exc).__name__)
-            return web.json_response({"error": {
-                "code": 502, "status": "UNAVAILABLE",
-                "message": f"openlive relay: upstream {up.host} is unreachable"}}, status=502)
+            return web.json_response(error_body(
+                502, "UNAVAILABLE", f"openlive relay: upstream {up.host} is unreachable"),
+                status=502)
 
     async def aclose(self) -> None:
         if self._http is not None:
