@@ -10,10 +10,10 @@ from client_listener import Listener, ListenerConnection
 
 from openlive.client import LiveConnectError, connect
 from openlive.wire import Setup
+from openlive.wire.endpoints import live_path
 
-PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-CONSTRAINED = ("/ws/google.ai.generativelanguage.v1alpha.GenerativeService."
-               "BidiGenerateContentConstrained")
+PATH = live_path("v1beta")  # the literal paths are checked once, in test_client_url.py
+CONSTRAINED = live_path("v1alpha", constrained=True)
 
 
 async def test_google_style_handshake_with_key(listen) -> None:

@@ -1,10 +1,12 @@
-"""The endpoint URL and handshake headers (pure: no sockets)."""
+"""The endpoint URL and handshake headers (pure: no sockets). The documented paths are
+spelled out here, once; other tests build them with :mod:`openlive.wire.endpoints`."""
 
 from __future__ import annotations
 
 import pytest
 
 from openlive.client.url import endpoint, live_url, model_name
+from openlive.wire import endpoints
 
 GOOGLE = "wss://generativelanguage.googleapis.com"
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -65,3 +67,21 @@ def test_key_is_url_encoded_and_redacted() -> None:
 def test_model_name() -> None:
     assert model_name("gemini-x") == "models/gemini-x"
     assert model_name("models/gemini-x") == "models/gemini-x"
+
+
+def test_endpoint_paths_are_the_documented_ones() -> None:
+    assert endpoints.live_path() == PATH
+    assert endpoints.live_path("v1alpha", constrained=True) == CONSTRAINED
+    assert endpoints.auth_tokens_path() == "/v1alpha/auth_tokens"
+    assert endpoints.models_path() == "/v1beta/models"
+    assert endpoints.models_path("v1", "gemini-x") == "/v1/models/gemini-x"
+    assert endpoints.API_VERSIONS == ("v1", "v1beta", "v1alpha")
+
+
+@pytest.mark.parametrize("path,version", [
+    ("/v1alpha/auth_tokens", "v1alpha"), ("//v1beta/auth_tokens", "v1beta"),
+    ("/prefix/v1/auth_tokens", "v1"), ("/v2/auth_tokens", None),
+    ("/v1alpha/auth_tokens/x", None), ("/v1alpha/auth_tokensx", None)])
+def test_auth_tokens_path_pattern(path: str, version: str | None) -> None:
+    m = endpoints.AUTH_TOKENS_PATH_PATTERN.match(path)
+    assert (m.group(1) if m else None) == version

@@ -10,7 +10,9 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+from openlive.wire.endpoints import live_path
+
+LIVE_PATH = live_path("v1beta")
 MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
 TIMEOUT = 5.0
 

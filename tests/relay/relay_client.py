@@ -11,12 +11,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from openlive.server.run import RunningServer
+from openlive.wire.endpoints import live_path
 
 UPSTREAM_KEY = "upstream-secret-9c41e7d2b8"  # the server-held key
 CLIENT_KEY = "relay-client-key-55aa"  # openlive's own key for clients of the relay
-LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-CONSTRAINED = ("/ws/google.ai.generativelanguage.v1alpha.GenerativeService."
-               "BidiGenerateContentConstrained")
+LIVE_PATH = live_path("v1beta")
+CONSTRAINED = live_path("v1alpha", constrained=True)
 MODEL = "models/gemini-live-2.5-flash-preview"
 TIMEOUT = 10.0
 

@@ -15,9 +15,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-CONSTRAINED = ("/ws/google.ai.generativelanguage.v1alpha.GenerativeService."
-               "BidiGenerateContentConstrained")
+from openlive.wire.endpoints import live_path
+
+LIVE = live_path("v1beta")
+CONSTRAINED = live_path("v1alpha", constrained=True)
 MODEL = "models/gemini-live-2.5-flash-preview"
 STEP = 5.0
 SESSION_NOT_FOUND = (1008, "BidiGenerateContent session not found")

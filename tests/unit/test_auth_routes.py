@@ -9,6 +9,7 @@ from multidict import CIMultiDict, MultiDict
 from openlive.server.auth import Credentials, KeyChecker, fingerprint
 from openlive.server.routes import match_live_path, match_models_path
 from openlive.wire import errors
+from openlive.wire.endpoints import API_VERSIONS, LIVE_PATH, METHODS
 
 
 def creds(query: dict | None = None, headers: dict | None = None) -> Credentials:
@@ -103,14 +104,11 @@ def test_unknown_token_is_refused_while_keys_are_required():
 
 # ------------------------------------------------------------------------ routes
 
-SUFFIX = "GenerativeService.BidiGenerateContent"
-
-
-@pytest.mark.parametrize("version", ["v1", "v1beta", "v1alpha"])
-@pytest.mark.parametrize("method", ["BidiGenerateContent", "BidiGenerateContentConstrained"])
+@pytest.mark.parametrize("version", API_VERSIONS)
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("prefix", ["/", "//", "/prefix/", "/a/b/", "///"])
 def test_live_paths(version, method, prefix):
-    path = f"{prefix}ws/google.ai.generativelanguage.{version}.GenerativeService.{method}"
+    path = prefix + LIVE_PATH.format(version=version, method=method).lstrip("/")
     route = match_live_path(path)
     assert route is not None
     assert route.api_version == version and route.method == method

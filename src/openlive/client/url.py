@@ -1,4 +1,5 @@
 """The Live endpoint URL and handshake headers, exactly as Google documents them. Pure.
+The paths and versions, and ``live_url``, live in :mod:`openlive.wire.endpoints`.
 
 ``wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.
 GenerativeService.BidiGenerateContent?key=KEY`` for API keys, and
@@ -12,16 +13,22 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .. import __version__
+from ..wire.endpoints import (
+    API_VERSIONS,
+    CONSTRAINED_METHOD,
+    DEFAULT_API_VERSION,
+    GOOGLE_BASE_URL,
+    METHOD,
+    TOKEN_API_VERSION,
+    live_url,
+)
 
-GOOGLE_BASE_URL = "wss://generativelanguage.googleapis.com"
-DEFAULT_API_VERSION = "v1beta"
-TOKEN_API_VERSION = "v1alpha"  # ephemeral tokens: the Constrained method lives in v1alpha
-API_VERSIONS = ("v1", "v1beta", "v1alpha")
-METHOD = "BidiGenerateContent"
-CONSTRAINED_METHOD = "BidiGenerateContentConstrained"
 USER_AGENT = f"openlive-client/{__version__}"
 
-_SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
+__all__ = [  # the endpoint names are re-exported: client code may keep importing them here
+    "API_VERSIONS", "CONSTRAINED_METHOD", "DEFAULT_API_VERSION", "GOOGLE_BASE_URL", "METHOD",
+    "TOKEN_API_VERSION", "USER_AGENT", "Endpoint", "endpoint", "live_url", "model_name",
+]
 
 
 @dataclass(frozen=True)
@@ -46,32 +53,6 @@ class Endpoint:
 def model_name(model: str) -> str:
     """``gemini-x`` -> ``models/gemini-x`` (what setup.model holds); full names are kept."""
     return model if "/" in model else f"models/{model}"
-
-
-def live_url(base_url: str | None = None, *, api_version: str | None = None,
-             constrained: bool = False) -> str:
-    """The endpoint URL without credentials.
-
-    ``base_url`` may be ``http(s)://`` (rewritten to ``ws(s)://``, as the SDKs do) or
-    ``ws(s)://``, with or without a path prefix (kept: ``https://h/prefix`` ->
-    ``wss://h/prefix/ws/…``). Default: Google's endpoint.
-    """
-    base = (base_url or GOOGLE_BASE_URL).strip()
-    if "://" not in base:
-        base = "ws://" + base
-    parts = urlsplit(base)
-    scheme = _SCHEMES.get(parts.scheme.lower())
-    if scheme is None:
-        raise ValueError(f"base URL must be http(s):// or ws(s)://, got {base_url!r}")
-    if not parts.netloc:
-        raise ValueError(f"base URL has no host: {base_url!r}")
-    version = api_version or (TOKEN_API_VERSION if constrained else DEFAULT_API_VERSION)
-    if version not in API_VERSIONS:
-        raise ValueError(f"api_version must be one of {', '.join(API_VERSIONS)}, got {version!r}")
-    method = CONSTRAINED_METHOD if constrained else METHOD
-    prefix = parts.path.rstrip("/")
-    path = f"{prefix}/ws/google.ai.generativelanguage.{version}.GenerativeService.{method}"
-    return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
 def endpoint(base_url: str | None = None, *, api_key: str | None = None,
