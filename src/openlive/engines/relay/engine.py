@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from ...client.url import live_url
+from ...wire.endpoints import live_url, models_path
 from ...wire.errors import LiveError, error_body
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession
@@ -96,7 +96,7 @@ class RelayEngine(Engine):
         base = up.base_url.rstrip("/")
         base = base if "://" in base else "http://" + base
         base = "http" + base[2:] if base.startswith("ws") else base  # ws(s):// -> http(s)://
-        url = f"{base}/{api_version}/models" + (f"/{name}" if name else "")
+        url = base + models_path(api_version, name)
         params = {k: v for k, v in request.query.items() if k in ("pageSize", "pageToken")}
         try:
             async with self.http().get(url, params=params, headers=up.headers(),
