@@ -1,5 +1,7 @@
-"""A Live session over a raw WebSocket (aiohttp): connect, send helpers, the receive
-iterator, automatic tool calls, and transparent resumption after goAway or a drop.
+"""A Live session over a raw WebSocket (aiohttp): the I/O edge. Every protocol decision
+(state, resumption, what to re-send, which tool calls to run) is the core's
+(:mod:`openlive.client.protocol`); the send helpers are in :mod:`openlive.client.send`, tool
+running in :mod:`openlive.client.tools`.
 
 ```python
 async with connect("gemini-2.5-flash-native-audio-preview-12-2025", api_key=KEY,
@@ -13,63 +15,35 @@ async with connect("gemini-2.5-flash-native-audio-preview-12-2025", api_key=KEY,
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
-import numpy as np
 from aiohttp import WSMsgType
-from pydantic import ValidationError
 from yarl import URL
 
-from ..wire.base import Empty
-from ..wire.client_messages import (
-    ClientContent,
-    ClientMessage,
-    ContextUpdate,
-    RealtimeInput,
-    ToolResponse,
-    ToolsUpdate,
-)
-from ..wire.codec import parse_server_frame
-from ..wire.content import Blob, Content, FunctionResponse, Part, Scheduling
+from ..wire.client_messages import ClientMessage
+from ..wire.content import FunctionResponse
 from ..wire.server_messages import ServerMessage
-from ..wire.setup import Setup, Tool
-from . import audio
+from ..wire.setup import Setup
 from .config import make_setup
-from .errors import LiveClientError, LiveConnectError, LiveSessionClosed, is_fatal_close
+from .errors import LiveClientError, LiveConnectError, LiveSessionClosed
+from .protocol import ClientCore, Decisions, Received, State
 from .reconnect import ResumptionState, RetryPolicy
-from .tools import ToolRegistry
+from .send import SendHelpers
+from .tools import ToolRegistry, ToolTasks
 from .url import Endpoint, endpoint
+
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "MAX_SERVER_MESSAGE", "LiveSession", "Received", "State",
+           "connect"]
 
 log = logging.getLogger("openlive.client")
 
 MAX_SERVER_MESSAGE = 64 * 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT = 30.0
-
-
-class State(enum.Enum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class Received:
-    """One server message with its frame as received (``raw``, for logging and ``--json``)
-    and the monotonic time it arrived."""
-
-    message: ServerMessage
-    raw: str
-    at: float
-
+_SEND_ERRORS = (aiohttp.ClientError, ConnectionError, RuntimeError)
 
 _END = object()
 
@@ -82,7 +56,7 @@ def _close_info(ws: aiohttp.ClientWebSocketResponse, msg: aiohttp.WSMessage) -> 
     return ws.close_code if ws.close_code is not None else 1006, str(exc) if exc else ""
 
 
-class LiveSession:
+class LiveSession(SendHelpers):
     """One Live session (possibly spanning several connections when it resumes).
 
     Iterate it for server messages (``setupComplete`` of each connection included); the
@@ -96,59 +70,72 @@ class LiveSession:
                  retry: RetryPolicy | None = None,
                  http: aiohttp.ClientSession | None = None) -> None:
         self.endpoint = endpoint
-        self.setup = setup
         self.tools = tools or ToolRegistry()
         self.ssl = ssl
         self.heartbeat = heartbeat
         self.connect_timeout = connect_timeout
         self.retry = retry or RetryPolicy()
-        self.resumption = setup.session_resumption is not None
-        self.resume_state = ResumptionState(
-            handle=setup.session_resumption.handle if setup.session_resumption else None)
-        self.state = State.CONNECTING
-        self.session_id: str | None = None
-        self.reconnects = 0
+        self.core = ClientCore(setup, tools=self.tools)
         self._http = http
         self._own_http = http is None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._pending: deque[str] = deque()  # written after the next setupComplete
         self._send_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
-        self._tool_tasks: dict[str, asyncio.Task[None]] = {}
-        self._error: LiveClientError | None = None
-        self._closing = False
-        self._go_away = False
-        self._generating = False
-        self._awaiting_reply = False
+        self._tool_tasks = ToolTasks(self.tools, respond=self._send_tool_result,
+                                     finished=self.core.tool_finished)
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------- the core's state
+
+    @property
+    def setup(self) -> Setup:
+        return self.core.setup
+
+    @property
+    def state(self) -> State:
+        return self.core.state
+
+    @property
+    def session_id(self) -> str | None:
+        return self.core.session_id
+
+    @property
+    def reconnects(self) -> int:
+        return self.core.reconnects
+
+    @property
+    def resumption(self) -> bool:
+        return self.core.resumption
+
+    @property
+    def resume_state(self) -> ResumptionState:
+        return self.core.resume_state
 
     @property
     def handle(self) -> str | None:
         """The latest resumable session handle (pass it as ``handle=`` to resume later)."""
-        return self.resume_state.handle
+        return self.core.handle
+
+    # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> LiveSession:
         if self._http is None:
             self._http = aiohttp.ClientSession()
         try:
-            first = await self._open(self.resume_state.handle)
+            first = await self._open()
         except BaseException:
             await self._close_http()
-            self.state = State.CLOSED
+            self.core.finish(None)
             raise
-        self._queue.put_nowait(first)
-        self.state = State.LIVE
+        self._apply(first)
+        await self._write_outbox()
         self._reader = asyncio.create_task(self._run(), name="openlive-client-reader")
         return self
 
     async def close(self) -> None:
         """End the session (close 1000) and stop background work. Idempotent."""
-        if self._closing:
+        if not self.core.close():
             return
-        self._closing = True
-        self.state = State.CLOSED
         ws = self._ws
         if ws is not None and not ws.closed:
             try:
@@ -160,7 +147,7 @@ class LiveSession:
             await asyncio.gather(self._reader, return_exceptions=True)
         if self._ws is not None and self._ws is not ws and not self._ws.closed:
             await self._ws.close(code=1000)  # opened by a resume that raced with close()
-        self._cancel_tools()
+        self._tool_tasks.cancel_all()
         await self._close_http()
         self._queue.put_nowait(_END)
 
@@ -175,16 +162,9 @@ class LiveSession:
             await self._http.close()
             self._http = None
 
-    def _setup_frame(self, handle: str | None) -> str:
-        setup = self.setup
-        if self.resumption:
-            setup = setup.model_copy(update={
-                "session_resumption": setup.session_resumption.model_copy(  # type: ignore[union-attr]
-                    update={"handle": handle})})
-        return ClientMessage(setup=setup).model_dump_json(exclude_none=True)
-
-    async def _open(self, handle: str | None) -> Received:
-        """Connect, send setup, wait for setupComplete (raise LiveConnectError if refused)."""
+    async def _open(self) -> Decisions:
+        """Connect, send setup, wait for setupComplete (raise LiveConnectError if refused);
+        returns the core's decisions for the setupComplete."""
         assert self._http is not None
         shown = self.endpoint.redacted_url
         try:
@@ -201,21 +181,16 @@ class LiveSession:
                                    f"{self.connect_timeout:g} s", url=shown) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise LiveConnectError(f"cannot connect to {shown}: {exc}", url=shown) from None
-        early: list[Received] = []
         try:
-            await ws.send_str(self._setup_frame(handle))
+            await ws.send_str(self.core.connect())
             async with asyncio.timeout(self.connect_timeout):
                 while True:
                     msg = await ws.receive()
                     if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                        got = self._parse(msg.data)
-                        if got is None:
-                            continue
-                        if got.message.setup_complete is None:
-                            early.append(got)
-                            continue
-                        self.session_id = got.message.setup_complete.session_id
-                        break
+                        decisions = self.core.receive_frame(msg.data, time.monotonic())
+                        if decisions.setup_complete:
+                            break
+                        continue
                     code, reason = _close_info(ws, msg)
                     raise LiveConnectError.closed(code, reason, shown)
         except TimeoutError:
@@ -230,21 +205,32 @@ class LiveSession:
             await ws.close()
             raise
         self._ws = ws
-        for item in early:  # rare: anything before setupComplete is delivered after it
-            self._handle(item.message)
-            self._queue.put_nowait(item)
-        return got
+        return decisions
 
-    @staticmethod
-    def _parse(data: str | bytes) -> Received | None:
-        try:
-            message = parse_server_frame(data)
-        except ValidationError as exc:
-            log.warning("ignored a server frame that is not a Live message: %s",
-                        exc.errors(include_url=False)[0].get("msg"))
-            return None
-        raw = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-        return Received(message, raw, time.monotonic())
+    def _apply(self, decisions: Decisions) -> bool:
+        """Do what the core decided for one frame; True when it is time to switch
+        connections (goAway)."""
+        for call in decisions.run_tools:
+            self._tool_tasks.start(call)
+        self._tool_tasks.cancel(decisions.cancel_tools)
+        for got in decisions.deliver:
+            self._queue.put_nowait(got)
+        return decisions.switch
+
+    async def _write_outbox(self) -> None:
+        """After setupComplete: what the core says to (re)send, before any new send."""
+        async with self._send_lock:
+            frames = self.core.take_outbox()
+            ws = self._ws
+            assert ws is not None
+            for i, frame in enumerate(frames):
+                try:
+                    await ws.send_str(frame)
+                except _SEND_ERRORS:
+                    self.core.requeue(frames[i:])  # dropped again: the reader resumes
+                    break
+                self.core.sent(frame)
+            self.core.live()
 
     # ---------------------------------------------------------------- the reader
 
@@ -254,17 +240,15 @@ class LiveSession:
                 ws = self._ws
                 assert ws is not None
                 code, reason, switch = await self._read(ws)
-                if self._closing:
+                if self.core.closing:
                     return
                 if switch:
                     log.info("goAway: resuming on a new connection")
                     await ws.close(code=1000, message=b"resuming after goAway")
-                elif self.resumption and self.handle and not is_fatal_close(code):
+                elif self.core.closed(code, reason):
                     log.info("connection closed (%s %s): resuming", code, reason)
-                    self.state = State.RECONNECTING
                 else:
-                    error = None if code == 1000 else LiveSessionClosed(code, reason)
-                    self._finish(error)
+                    self._end()
                     return
                 try:
                     await self._resume()
@@ -283,123 +267,47 @@ class LiveSession:
         while True:
             msg = await ws.receive()
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                got = self._parse(msg.data)
-                if got is None:
-                    continue
-                switch = self._handle(got.message)
-                self._queue.put_nowait(got)
-                if switch:
+                if self._apply(self.core.receive_frame(msg.data, time.monotonic())):
                     return None, "", True
             else:
                 code, reason = _close_info(ws, msg)
                 return code, reason, False
 
-    def _handle(self, message: ServerMessage) -> bool:
-        """Book-keeping for one message; True when the client should switch connections now
-        (state is set synchronously, so a send made after seeing this message is queued)."""
-        update = message.session_resumption_update
-        if update is not None:
-            self.resume_state.on_update(update.new_handle, update.resumable)
-        content = message.server_content
-        if content is not None:
-            if content.model_turn is not None or content.output_transcription is not None:
-                self._generating = True
-            if content.turn_complete:
-                self._generating = self._awaiting_reply = False
-        if message.tool_call is not None:
-            self._generating = True
-            self._dispatch_tools(message)
-        if message.tool_call_cancellation is not None:
-            for call_id in message.tool_call_cancellation.ids or ():
-                task = self._tool_tasks.pop(call_id, None)
-                if task is not None:
-                    task.cancel()
-        if message.go_away is not None:
-            self._go_away = True
-        if (self._go_away and self.resumption and self.handle and not self._generating
-                and not self._awaiting_reply and not self._tool_tasks):
-            self._go_away = False
-            self.state = State.RECONNECTING
-            return True
-        return False
-
     async def _resume(self) -> None:
-        self.state = State.RECONNECTING
         last: LiveConnectError | None = None
         for delay in self.retry.delays():
             if delay:
                 await asyncio.sleep(delay)
             try:
-                first = await self._open(self.handle)
+                first = await self._open()
             except LiveConnectError as exc:
                 last = exc
                 log.info("resume failed: %s", exc)
-                if is_fatal_close(exc.code):
+                if not self.core.should_retry(exc.code):
                     break
                 continue
-            self.reconnects += 1
-            self._generating = False
-            self._queue.put_nowait(first)
-            await self._flush_after_setup()
+            self._apply(first)
+            await self._write_outbox()
             return
         assert last is not None
         raise last
 
-    async def _flush_after_setup(self) -> None:
-        async with self._send_lock:
-            frames = self.resume_state.take_replay() + list(self._pending)
-            self._pending.clear()
-            ws = self._ws
-            assert ws is not None
-            for i, frame in enumerate(frames):
-                try:
-                    await ws.send_str(frame)
-                except (aiohttp.ClientError, ConnectionError, RuntimeError):
-                    self._pending.extend(frames[i:])  # dropped again: the reader resumes
-                    break
-                self.resume_state.on_sent(frame)
-            self.state = State.LIVE
-
     def _finish(self, error: LiveClientError | None) -> None:
-        self.state = State.CLOSED
-        self._error = error
-        if self._pending:
-            log.warning("%d queued message(s) were not sent: the session ended",
-                        len(self._pending))
-            self._pending.clear()
-        self._cancel_tools()
+        self.core.finish(error)
+        self._end()
+
+    def _end(self) -> None:
+        """The core says the session is over: stop the tools, end the iteration."""
+        self._tool_tasks.cancel_all()
         self._queue.put_nowait(_END)
 
-    # ------------------------------------------------------------------ tools
-
-    def _dispatch_tools(self, message: ServerMessage) -> None:
-        assert message.tool_call is not None
-        for call in message.tool_call.function_calls or ():
-            if call.name in self.tools and call.id and call.id not in self._tool_tasks:
-                self._tool_tasks[call.id] = asyncio.create_task(
-                    self._run_tool(call), name=f"openlive-tool {call.name} {call.id}")
-
-    async def _run_tool(self, call: Any) -> None:
-        try:
-            response = await self.tools.call(call)
-        except asyncio.CancelledError:
-            log.info("tool call %s (%s) cancelled", call.id, call.name)
-            return
-        finally:
-            task = self._tool_tasks.get(call.id)
-            if task is asyncio.current_task():
-                del self._tool_tasks[call.id]
-        if self.state is State.CLOSED:
+    async def _send_tool_result(self, response: FunctionResponse) -> None:
+        if self.core.state is State.CLOSED:
             return
         try:
             await self.send_tool_response(response)
         except LiveClientError as exc:
-            log.info("tool response %s not sent: %s", call.id, exc)
-
-    def _cancel_tools(self) -> None:
-        for task in self._tool_tasks.values():
-            task.cancel()
-        self._tool_tasks.clear()
+            log.info("tool response %s not sent: %s", response.id, exc)
 
     # ---------------------------------------------------------------- receiving
 
@@ -413,8 +321,8 @@ class LiveSession:
         item = await self._queue.get()
         if item is _END:
             self._queue.put_nowait(_END)  # later iterations end too
-            if self._error is not None:
-                raise self._error
+            if self.core.error is not None:
+                raise self.core.error
             raise StopAsyncIteration
         return item
 
@@ -438,133 +346,25 @@ class LiveSession:
 
         While the client is reconnecting the message is queued and sent after the new
         ``setupComplete``; see :mod:`openlive.client.reconnect` for the exact guarantee.
+        The typed helpers (``send_text``, ``send_audio``, …) come from
+        :class:`openlive.client.send.SendHelpers`.
         """
         if isinstance(message, dict):
             message = ClientMessage.model_validate(message)
-        if message.setup is not None:
-            raise ValueError("setup is sent by connect(), once")
-        frame = message.model_dump_json(exclude_none=True)
-        cc, rt = message.client_content, message.realtime_input
-        if (cc is not None and cc.turn_complete is not False) or (rt is not None and rt.text):
-            self._awaiting_reply = True
+        frame = self.core.frame_for(message)
         async with self._send_lock:
-            if self.state is State.CLOSED:
-                raise self._error or LiveSessionClosed(None, "the session is closed")
-            if self.state is not State.LIVE:
-                self._pending.append(frame)
+            if not self.core.write_or_queue(frame):
                 return
             ws = self._ws
             assert ws is not None
             try:
                 await ws.send_str(frame)
-            except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
-                if self.resumption and self.handle:
-                    self._pending.append(frame)  # the reader sees the drop and resumes
-                    return
-                raise LiveSessionClosed(ws.close_code, f"send failed: {exc}") from None
-            if self.resumption:
-                self.resume_state.on_sent(frame)
-
-    async def send_client_content(self, turns: list[Content] | Content | str | None = None, *,
-                                  turn_complete: bool = True) -> None:
-        """``clientContent``: turns appended to the conversation (a str is one user turn).
-        It interrupts a reply in progress, as on Google's service."""
-        if isinstance(turns, str):
-            turns = [Content(role="user", parts=[Part(text=turns)])]
-        elif isinstance(turns, Content):
-            turns = [turns]
-        await self.send(ClientMessage(client_content=ClientContent(
-            turns=turns, turn_complete=turn_complete)))
-
-    async def send_text(self, text: str, *, turn_complete: bool = True,
-                        role: Literal["user", "model"] = "user") -> None:
-        """One text turn as ``clientContent``."""
-        await self.send_client_content([Content(role=role, parts=[Part(text=text)])],
-                                       turn_complete=turn_complete)
-
-    async def send_realtime_text(self, text: str) -> None:
-        """``realtimeInput.text``: text that goes through the realtime (VAD) path."""
-        await self.send(ClientMessage(realtime_input=RealtimeInput(text=text)))
-
-    async def send_audio(self, pcm: bytes | np.ndarray, *, sample_rate: int = audio.INPUT_RATE,
-                         channels: int = 1) -> None:
-        """Audio as ``realtimeInput.audio``: PCM16 bytes or float samples at any rate and
-        channel count, sent as 16 kHz mono PCM16 (resampled with soxr when needed)."""
-        if isinstance(pcm, np.ndarray):
-            data = audio.to_input_pcm(pcm.reshape(-1, channels) if pcm.ndim == 1 and channels > 1
-                                      else pcm, sample_rate)
-        else:
-            data = audio.pcm16_to_input(pcm, sample_rate, channels)
-        await self.send(ClientMessage(realtime_input=RealtimeInput(
-            audio=Blob(mime_type=audio.INPUT_MIME, data=data))))
-
-    async def stream_audio(self, pcm: bytes, *, chunk_ms: int = 100, realtime: bool = True,
-                           on_chunk: Callable[[int, float], None] | None = None) -> float:
-        """Send 16 kHz mono PCM16 in ``chunk_ms`` chunks, at real-time pace unless
-        ``realtime=False``. Returns the audio's duration in seconds."""
-        start = time.monotonic()
-        sent = 0.0
-        for i, chunk in enumerate(audio.chunks(pcm, audio.INPUT_RATE, chunk_ms)):
-            if realtime:
-                wait = start + sent - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            await self.send_audio(chunk)
-            if on_chunk is not None:
-                on_chunk(i, time.monotonic() - start)
-            sent += audio.duration(chunk)
-        return sent
-
-    async def stream_audio_file(self, path: str | Path, *, chunk_ms: int = 100,
-                                realtime: bool = True, end: bool = True) -> float:
-        """Stream a WAV file (any rate or channel count) as 16 kHz mono PCM16; then
-        ``audioStreamEnd`` if ``end``. Returns the duration in seconds."""
-        pcm = audio.load_input_audio(path)
-        seconds = await self.stream_audio(pcm, chunk_ms=chunk_ms, realtime=realtime)
-        if end:
-            await self.send_audio_stream_end()
-        return seconds
-
-    async def send_video_frame(self, image: bytes, mime_type: str = "image/jpeg") -> None:
-        """One video frame (JPEG by default) as ``realtimeInput.video``; about 1 per second."""
-        if not mime_type.startswith("image/"):
-            raise ValueError("a video frame's mime type must be image/*")
-        await self.send(ClientMessage(realtime_input=RealtimeInput(
-            video=Blob(mime_type=mime_type, data=image))))
-
-    async def send_activity_start(self) -> None:
-        """``activityStart`` (only with automatic activity detection disabled)."""
-        await self.send(ClientMessage(realtime_input=RealtimeInput(activity_start=Empty())))
-
-    async def send_activity_end(self) -> None:
-        await self.send(ClientMessage(realtime_input=RealtimeInput(activity_end=Empty())))
-
-    async def send_audio_stream_end(self) -> None:
-        """``audioStreamEnd``: the microphone paused (automatic activity detection on)."""
-        await self.send(ClientMessage(realtime_input=RealtimeInput(audio_stream_end=True)))
-
-    async def send_tool_response(self, responses: FunctionResponse | list[FunctionResponse]
-                                 ) -> None:
-        if isinstance(responses, FunctionResponse):
-            responses = [responses]
-        await self.send(ClientMessage(tool_response=ToolResponse(function_responses=responses)))
-
-    async def respond(self, call_id: str, response: dict[str, Any], *, name: str | None = None,
-                      scheduling: Scheduling | None = None,
-                      will_continue: bool | None = None) -> None:
-        """Answer one function call by id (for calls the registry does not handle)."""
-        await self.send_tool_response(FunctionResponse(
-            id=call_id, name=name, response=response, scheduling=scheduling,
-            will_continue=will_continue))
-
-    async def send_context_update(self, *, system_instruction: str | Content | None = None,
-                                  tools: list[Tool] | None = None) -> None:
-        """``contextUpdate`` (google-genai 3.4): new system instruction and/or tools."""
-        if isinstance(system_instruction, str):
-            system_instruction = Content(role="user", parts=[Part(text=system_instruction)])
-        await self.send(ClientMessage(context_update=ContextUpdate(
-            system_instruction=system_instruction,
-            tools=ToolsUpdate(tools=tools) if tools is not None else None)))
+            except _SEND_ERRORS as exc:
+                error = self.core.write_failed(frame, ws.close_code, str(exc))
+                if error is not None:
+                    raise error from None
+                return
+            self.core.sent(frame)
 
 
 class _Connect:

@@ -27,7 +27,7 @@ import logging
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -255,6 +255,53 @@ class ToolRegistry:
             value = value.response
         return FunctionResponse(id=call.id, name=call.name, response=as_response(value),
                                 scheduling=scheduling, will_continue=will_continue)
+
+
+class ToolTasks:
+    """The tool calls running now, one asyncio task each. The client session starts and
+    cancels them as its protocol core decides (:class:`openlive.client.protocol.ClientCore`
+    says which calls to run and which to cancel); each answer goes to ``respond``, and
+    ``finished`` hears of every call that ended by itself (answered or failed)."""
+
+    def __init__(self, registry: ToolRegistry, *,
+                 respond: Callable[[FunctionResponse], Awaitable[None]],
+                 finished: Callable[[str], None]) -> None:
+        self.registry = registry
+        self._respond = respond
+        self._finished = finished
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def start(self, call: FunctionCall) -> None:
+        assert call.id, "only calls with an id are run"
+        self._tasks[call.id] = asyncio.create_task(
+            self._run(call), name=f"openlive-tool {call.name} {call.id}")
+
+    def cancel(self, call_ids: Iterable[str]) -> None:
+        for call_id in call_ids:
+            task = self._tasks.pop(call_id, None)
+            if task is not None:
+                task.cancel()
+
+    def cancel_all(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        self._tasks.clear()
+
+    async def _run(self, call: FunctionCall) -> None:
+        assert call.id is not None
+        try:
+            response = await self.registry.call(call)
+        except asyncio.CancelledError:
+            log.info("tool call %s (%s) cancelled", call.id, call.name)
+            return
+        finally:
+            if self._tasks.get(call.id) is asyncio.current_task():
+                del self._tasks[call.id]
+                self._finished(call.id)
+        await self._respond(response)
 
 
 def as_response(value: Any) -> dict[str, Any]:
