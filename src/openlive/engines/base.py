@@ -90,7 +90,7 @@ class Engine(ABC):
 
     def count_tokens(self, content: Content) -> int:
         """Tokens in one history entry, by this engine's tokenizer (context compression)."""
-        from ..session.state import estimate_tokens
+        from ..session.history import estimate_tokens
         return estimate_tokens(content)
 
     @abstractmethod

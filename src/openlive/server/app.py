@@ -14,10 +14,12 @@ from aiohttp import web
 from .. import __version__
 from ..engines.base import Engine
 from ..session import tokens as tk
+from ..session.admission import Gate
 from ..session.limits import Limits
 from ..session.models import ModelCatalog
-from ..session.state import LiveSession
+from ..session.state import SessionCore
 from ..store import MemoryStore, Store
+from ..websocket_edge import WebSocketEdge
 from ..wire.errors import LiveError
 from .auth import Credentials, KeyChecker, fingerprint
 from .auth_tokens import create_auth_token, match_auth_tokens_path
@@ -63,7 +65,7 @@ class LiveServer:
         self.store: Store = self.config.store or MemoryStore()
         self.limiter = KeyLimiter(self.config.max_sessions_per_key,
                                   self.config.max_starts_per_minute)
-        self.active: set[Connection] = set()
+        self.active: set[Any] = set()  # Connection, or the relay's/replay's
         self._ids = itertools.count(1)
 
     def make_app(self, routes: Iterable[Callable[[web.Application], None]] = ()
@@ -164,27 +166,27 @@ class LiveServer:
         if auth_error is None:
             auth_error = self.limiter.acquire(key_id, now)
             counted = auth_error is None
-        session = LiveSession(api_version=api_version, catalog=self.catalog,
-                              auth_error=auth_error, now=now, limits=self.config.limits,
-                              token=token, count_tokens=self.engine.count_tokens)
         label = f"[session {next(self._ids)}]"
         peer = request.remote or "?"
         log.info("%s connected from %s (%s%s)", label, peer, api_version,
                  ", ephemeral token" if token else "")
-        pass_through = getattr(self.engine, "pass_through", None)  # the relay engine
-        if pass_through is not None:  # frames go upstream as they are, not into a session
-            conn = pass_through(ws, api_version=api_version, auth_error=auth_error,
-                                token=token, label=label, store=self.store,
-                                binary_frames=self.config.binary_frames)
-        else:
-            conn = Connection(ws, session, self.engine,
-                              binary_frames=self.config.binary_frames, label=label,
-                              store=self.store, handle_ttl=self.config.limits.handle_ttl)
-        observer = conn.observer = self.config.observer
+        observer = self.config.observer
+        edge = WebSocketEdge(ws, label=label, observer=observer,
+                             binary_frames=self.config.binary_frames)
         if observer is not None:
             observer(label, "open", {"api_version": api_version, "constrained": constrained,
                                      "auth": "token" if token else
                                      "api_key" if creds.api_key else "none"})
+        pass_through = getattr(self.engine, "pass_through", None)  # the relay, the replay
+        conn: Any
+        if pass_through is not None:  # they answer whole connections, by the same Gate
+            conn = pass_through(edge, Gate(auth_error=auth_error, token=token),
+                                api_version=api_version, store=self.store)
+        else:
+            core = SessionCore(api_version=api_version, catalog=self.catalog,
+                               auth_error=auth_error, now=now, limits=self.config.limits,
+                               token=token, count_tokens=self.engine.count_tokens)
+            conn = Connection(edge, core, self.engine, store=self.store)
         self.active.add(conn)
         try:
             await conn.run()
@@ -192,8 +194,8 @@ class LiveServer:
             self.active.discard(conn)
             if observer is not None:
                 closed: dict[str, Any] = {"code": ws.close_code}
-                if getattr(conn, "close_reason", None):
-                    closed["reason"] = conn.close_reason
+                if edge.close_reason:
+                    closed["reason"] = edge.close_reason
                 observer(label, "close", closed)
             if counted:
                 self.limiter.release(key_id)

@@ -1,6 +1,7 @@
-"""The session state machine (setup -> live -> closed). Pure: no sockets, no clocks."""
+"""The Live session core: every protocol rule, no sockets, no clocks (see state.py)."""
 
 from .models import GEMINI_LIVE_MODELS, ModelCatalog
-from .state import LiveSession, Phase
+from .state import CLIENT_RULES, EdgeError, LoadSession, Phase, SessionCore, SpendToken
 
-__all__ = ["GEMINI_LIVE_MODELS", "LiveSession", "ModelCatalog", "Phase"]
+__all__ = ["CLIENT_RULES", "GEMINI_LIVE_MODELS", "EdgeError", "LoadSession", "ModelCatalog",
+           "Phase", "SessionCore", "SpendToken"]

@@ -66,9 +66,12 @@ class ContextUpdated:
 
 @dataclass(frozen=True)
 class HandleIssued:
-    """A sessionResumptionUpdate gave the client this handle: store the session under it."""
+    """A sessionResumptionUpdate gave the client this handle: store the session under it
+    (``SessionCore.snapshot_to_store``), and make ``supersedes`` (the handle issued before,
+    if any) an alias of it, so every handle of the session resumes its latest state."""
 
     handle: str
+    supersedes: str | None = None
 
 
 Event = (

@@ -2,7 +2,7 @@
 
 ``memory`` (default; one process), ``sqlite:PATH`` (survives a restart) and ``redis://…``
 (shared by several server processes behind a load balancer). Records are plain JSON-able
-dicts: the session core serialises itself (see ``LiveSession.snapshot``); stores only keep
+dicts: the session core serialises itself (see ``SessionCore.snapshot``); stores only keep
 them until they expire.
 """
 

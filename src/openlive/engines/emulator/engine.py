@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...session.events import MediaReceived
-from ...session.state import estimate_text_tokens, estimate_tokens
+from ...session.history import estimate_text_tokens, estimate_tokens
 from ...wire.content import Content, FunctionCall, FunctionResponse
 from ...wire.server_messages import ModalityTokenCount, UsageMetadata
 from ...wire.setup import Setup

@@ -30,7 +30,7 @@ import threading
 from typing import Any
 
 from ...session import events as ev
-from ...session.state import estimate_text_tokens
+from ...session.history import estimate_text_tokens
 from ...wire.content import Content, FunctionCall
 from ...wire.server_messages import ModalityTokenCount, UsageMetadata
 from ...wire.setup import FunctionDeclaration, Schema, Setup

@@ -1,0 +1,77 @@
+"""Session resumption: what a stored session holds, and how a connection continues it.
+
+spec/protocol.md §4 ("Session resumption"); Live API guide, "Session resumption": with
+``sessionResumption`` in the setup the server sends ``sessionResumptionUpdate`` — a new
+handle whenever the session can be resumed (no model turn running), ``resumable: false``
+while one runs. A new connection whose setup names a handle continues that session: its
+history, pending tool calls and the session's start (the duration limit survives); the
+config may change, the model may not. A handle stays valid 2 h after the session ends.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..wire.content import Content, FunctionCall, Part
+from .turns import ModelTurn
+
+if TYPE_CHECKING:
+    from .state import SessionCore
+
+SNAPSHOT_VERSION = 1
+
+
+def take_snapshot(core: SessionCore, expires_at: float) -> dict[str, Any]:
+    """The session as JSON, for a store: what a resumed connection continues from."""
+    history = [c.to_json_dict() for c in core.history]
+    turn = core.turn
+    turn_parts: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    if turn is not None:
+        if turn.pending_calls:
+            turn_parts = [p.to_json_dict() for p in turn.parts]
+            pending = [c.to_json_dict() for c in turn.pending_calls.values()]
+        elif turn.parts:  # generation cut off: the history keeps what the user received
+            history.append(Content(role="model", parts=turn.parts).to_json_dict())
+    return {
+        "v": SNAPSHOT_VERSION,
+        "model": core.model,
+        "setup": core.setup.to_json_dict() if core.setup else None,
+        "history": history,
+        "unanswered": [c.to_json_dict() for c in core.unanswered],
+        "turn_parts": turn_parts,
+        "pending_calls": pending,
+        "background_calls": [c.to_json_dict() for c in core.calls.background.values()],
+        "next_turn_id": core.next_turn_id,
+        "next_call_id": core.calls.next_id,
+        "session_started": core.deadlines.session_started,
+        "video_seen": core.deadlines.video_seen,
+        "token": core.gate.token["name"] if core.gate.token else None,
+        "expires_at": expires_at,
+    }
+
+
+def restore_snapshot(core: SessionCore, snapshot: dict[str, Any]) -> None:
+    """Continue a stored session: its history, pending tool calls and counters; the setup
+    stays the one this connection sent."""
+    core.history = [Content.model_validate(c) for c in snapshot.get("history") or ()]
+    core.unanswered = [Content.model_validate(c) for c in snapshot.get("unanswered") or ()]
+    core.next_turn_id = int(snapshot.get("next_turn_id", 1))
+    core.calls.next_id = int(snapshot.get("next_call_id", 1))
+    deadlines = core.deadlines
+    deadlines.session_started = float(snapshot.get("session_started",
+                                                   deadlines.session_started))
+    deadlines.video_seen = bool(snapshot.get("video_seen"))
+    core.resumed = True
+    for c in snapshot.get("background_calls") or ():  # NON_BLOCKING calls still open
+        call = FunctionCall.model_validate(c)
+        core.calls.background[call.id or ""] = call
+    pending = [FunctionCall.model_validate(c) for c in snapshot.get("pending_calls") or ()]
+    if pending:
+        turn_id = core.next_turn_id
+        core.next_turn_id += 1
+        turn = ModelTurn(turn_id=turn_id, pending_calls={c.id or "": c for c in pending},
+                         generation_complete=True, resumed=True)
+        for p in snapshot.get("turn_parts") or ():
+            turn.add_part(Part.model_validate(p))
+        core.turn = turn
