@@ -3,4 +3,5 @@
 from .. import lazy_exports
 
 __all__ = ["GOOGLE_UPSTREAM", "RelayEngine", "Upstream"]
-__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "engine"))
+__getattr__ = lazy_exports(__name__, {"GOOGLE_UPSTREAM": "upstream", "RelayEngine": "engine",
+                                      "Upstream": "upstream"})

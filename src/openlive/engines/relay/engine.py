@@ -10,53 +10,23 @@ the upstream.
 from __future__ import annotations
 
 import logging
-import ssl
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
-from ...wire.endpoints import live_url, models_path
+from ...session.admission import Gate
+from ...websocket_edge import WebSocketEdge
+from ...wire.endpoints import models_path
 from ...wire.errors import LiveError, error_body
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession
-from .options import DEFAULT_UPSTREAM
 from .pipe import RelayConnection
+from .upstream import Upstream
 
 log = logging.getLogger("openlive.relay")
 
-GOOGLE_UPSTREAM = DEFAULT_UPSTREAM
 LISTING_TIMEOUT = aiohttp.ClientTimeout(total=30)  # GET …/models upstream
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """Where sessions go, and with which key (the key is never logged nor shown in repr)."""
-
-    base_url: str
-    api_key: str | None = field(default=None, repr=False)
-    ssl_context: ssl.SSLContext | None = None  # None: the system's trusted CAs
-    compression: bool = False  # permessage-deflate on the upstream hop (costs latency)
-    connect_timeout: float = 10.0
-
-    def __post_init__(self) -> None:
-        live_url(self.base_url)  # ValueError on a URL that is not http(s):// or ws(s)://
-
-    @property
-    def host(self) -> str:
-        """host[:port] for log lines and close reasons."""
-        base = self.base_url if "://" in self.base_url else "ws://" + self.base_url
-        return urlsplit(base).netloc
-
-    def url(self, api_version: str) -> str:
-        """The upstream's plain Live method in the client's API version (ephemeral tokens
-        are openlive's own: upstream, the server key opens the unconstrained method)."""
-        return live_url(self.base_url, api_version=api_version)
-
-    def headers(self) -> dict[str, str]:
-        return {"x-goog-api-key": self.api_key} if self.api_key else {}
 
 
 class RelayEngine(Engine):
@@ -76,13 +46,11 @@ class RelayEngine(Engine):
                 timeout=aiohttp.ClientTimeout(total=None, connect=self.upstream.connect_timeout))
         return self._http
 
-    def pass_through(self, ws: web.WebSocketResponse, *, api_version: str,
-                     auth_error: LiveError | None, token: dict[str, Any] | None,
-                     label: str, store: Any, binary_frames: bool = True) -> RelayConnection:
+    def pass_through(self, edge: WebSocketEdge, gate: Gate, *, api_version: str,
+                     store: Any) -> RelayConnection:
         """The connection object the server runs instead of its own session core."""
-        return RelayConnection(self, ws, api_version=api_version, auth_error=auth_error,
-                               token=token, label=label, store=store,
-                               binary_frames=binary_frames)
+        return RelayConnection(edge, gate, self.upstream, self.http, api_version=api_version,
+                               store=store)
 
     async def proxy_models(self, request: web.Request, api_version: str, name: str | None,
                            *, refused: LiveError | None = None) -> web.Response:

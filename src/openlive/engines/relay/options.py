@@ -7,9 +7,10 @@ import os
 from typing import Any
 
 from ..options import EngineOptionError
+from .upstream import GOOGLE_UPSTREAM
 
 HELP = "forwards every session to an upstream Live endpoint with a server-held key"
-DEFAULT_UPSTREAM = "https://generativelanguage.googleapis.com"
+DEFAULT_UPSTREAM = GOOGLE_UPSTREAM
 DEFAULT_KEY_ENV = "GEMINI_API_KEY"
 
 
@@ -31,7 +32,8 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
 def build(args: argparse.Namespace) -> Any:
     import ssl
 
-    from .engine import RelayEngine, Upstream
+    from .engine import RelayEngine
+    from .upstream import Upstream
 
     name = args.upstream_api_key_env
     key = os.environ.get(name, "").strip()
