@@ -283,3 +283,30 @@ async def test_go_away_deadline_closes_with_1011_when_time_runs_out(serve):
         code, reason = await closed_with(ws)
         assert (code, reason) == (1011, "Deadline expired before operation could complete.")
         assert time.monotonic() - started >= 0.45
+
+
+async def test_a_closed_connection_leaves_no_go_away_timer_behind(serve):
+    """An engine's goAway schedules the close when timeLeft runs out; a connection that
+    closes first (here: a malformed frame, 1007) leaves nothing waiting for that deadline
+    (issue 11, bug 4: the close task held the connection for the whole timeLeft)."""
+    server = await serve(script=[{"match": "leave", "go_away": "600s", "say": "ok"},
+                                 {"say": "You said: {text}"}])
+    before = asyncio.all_tasks()
+    async with asyncio.timeout(10):
+        ws = await open_live(server)
+        await setup(ws)
+        await say(ws, "leave")
+        msgs = await until_turn_complete(ws)
+        assert msgs[0] == {"goAway": {"timeLeft": "600s"}}
+        await ws.send("{not json")
+        code, _ = await closed_with(ws)
+        assert code == 1007
+        while server.live.active:
+            await asyncio.sleep(0.01)
+        for _ in range(50):  # the handler's own task winds down
+            left = [t for t in asyncio.all_tasks() - before if not t.done()
+                    and t is not asyncio.current_task()]
+            if not left:
+                break
+            await asyncio.sleep(0.02)
+    assert not left, [t.get_coro() for t in left]
