@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..wire.endpoints import API_VERSIONS
+
 COMMANDS = ("chat", "talk", "mic")
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -57,7 +59,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                             or os.environ.get("GOOGLE_API_KEY")),
                    help="API key (default $OPENLIVE_API_KEY, $GEMINI_API_KEY, $GOOGLE_API_KEY)")
     p.add_argument("--token", metavar="auth_tokens/…", help="ephemeral token instead of a key")
-    p.add_argument("--api-version", choices=["v1", "v1beta", "v1alpha"],
+    p.add_argument("--api-version", choices=API_VERSIONS,
                    help="API version in the URL (default v1beta; v1alpha with --token)")
     p.add_argument("--ca-file", metavar="PEM", help="trust this certificate (self-signed TLS)")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
