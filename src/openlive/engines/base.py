@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from typing import Protocol
 
 from ..session import events as ev
+from ..session.history import estimate_tokens
 from ..wire.content import Content, FunctionCall, FunctionResponse
 from ..wire.server_messages import UsageMetadata
 from ..wire.setup import Setup
@@ -90,7 +91,6 @@ class Engine(ABC):
 
     def count_tokens(self, content: Content) -> int:
         """Tokens in one history entry, by this engine's tokenizer (context compression)."""
-        from ..session.history import estimate_tokens
         return estimate_tokens(content)
 
     @abstractmethod

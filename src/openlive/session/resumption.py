@@ -10,18 +10,34 @@ config may change, the model may not. A handle stays valid 2 h after the session
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..wire.content import Content, FunctionCall, Part
+from ..wire.setup import Setup
+from .admission import Gate
+from .calls import CallBook
+from .deadlines import Deadlines
 from .turns import ModelTurn
 
-if TYPE_CHECKING:
-    from .state import SessionCore
+
+class Resumable(Protocol):
+    """What of the session core a snapshot holds (``SessionCore`` is one)."""
+
+    model: str | None
+    setup: Setup | None
+    history: list[Content]
+    unanswered: list[Content]
+    turn: ModelTurn | None
+    next_turn_id: int
+    calls: CallBook
+    deadlines: Deadlines
+    gate: Gate
+    resumed: bool
 
 SNAPSHOT_VERSION = 1
 
 
-def take_snapshot(core: SessionCore, expires_at: float) -> dict[str, Any]:
+def take_snapshot(core: Resumable, expires_at: float) -> dict[str, Any]:
     """The session as JSON, for a store: what a resumed connection continues from."""
     history = [c.to_json_dict() for c in core.history]
     turn = core.turn
@@ -51,7 +67,7 @@ def take_snapshot(core: SessionCore, expires_at: float) -> dict[str, Any]:
     }
 
 
-def restore_snapshot(core: SessionCore, snapshot: dict[str, Any]) -> None:
+def restore_snapshot(core: Resumable, snapshot: dict[str, Any]) -> None:
     """Continue a stored session: its history, pending tool calls and counters; the setup
     stays the one this connection sent."""
     core.history = [Content.model_validate(c) for c in snapshot.get("history") or ()]
