@@ -1,7 +1,8 @@
 """Write every session as it runs: DIR/<timestamp>-<session>.jsonl plus WAV audio.
 
-Each JSONL line is one JSON object: ``{"t": seconds since the session opened (monotonic),
-"direction": "open" | "client" | "server" | "close", ...}``; client and server lines hold
+Each JSONL line is one JSON object: ``{"t": seconds since the session opened (monotonic;
+frames sent or received in one event-loop pass share one t), "direction": "open" |
+"client" | "server" | "close", ...}``; client and server lines hold
 the message JSON under ``"message"`` (a client frame that is not JSON is kept as text under
 ``"invalid"``). Every line is flushed as it is written, so a crash loses nothing already
 recorded. The WebSocket handshake (URL query, headers: API keys and tokens) is never
@@ -14,11 +15,14 @@ handles are bearer credentials too: ``sessionResumptionUpdate.newHandle`` and
 Audio goes to ``<stem>.client.wav`` (the app's input, usually 16 kHz) and
 ``<stem>.server.wav`` (the model's output, usually 24 kHz): 16-bit mono PCM, the header
 updated on every write so the file is valid at every moment. A chunk at another rate than
-the side's first one goes to ``<stem>.<side>.<rate>.wav``.
+the side's first one goes to ``<stem>.<side>.<rate>.wav``. Client audio is read as the
+session core reads it (:func:`client_audio`): no mime type is 16 kHz PCM, and of the
+deprecated ``mediaChunks`` only the first counts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -30,27 +34,12 @@ import wave
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..wire.pcm import pcm_rate_or_none
+
 log = logging.getLogger("openlive.recording")
 
 _SECRET_KEYS = frozenset(("key", "apikey", "api_key", "access_token", "accesstoken",
                           "authorization", "x-goog-api-key", "token"))
-
-
-def _pcm_rate(mime: str | None, default: int) -> int | None:
-    """The rate of ``audio/pcm;rate=N`` (None for anything that is not raw PCM audio)."""
-    if not mime:
-        return None
-    kind, _, params = mime.partition(";")
-    if kind.strip().lower() not in ("audio/pcm", "audio/l16"):
-        return None
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "rate":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return default
 
 
 def _b64(data: Any) -> bytes:
@@ -99,17 +88,25 @@ def redact(direction: str, message: Any) -> Any:
 
 
 def client_audio(message: dict) -> list[tuple[bytes, int]]:
-    """(PCM bytes, rate) of the audio in one client message."""
+    """(PCM bytes, rate) of the audio in one client message, as the session core hears it:
+    the first ``mediaChunks`` entry only (the deprecated field: the rest are ignored), then
+    ``audio``; a blob without a mime type is 16 kHz PCM; an image is not audio; audio the
+    core refuses (not PCM, a rate out of range) is left out."""
     realtime = _get(message, "realtimeInput")
     if not isinstance(realtime, dict):
         return []
-    blobs = [_get(realtime, "audio")] + list(_get(realtime, "mediaChunks") or [])
+    chunks = _get(realtime, "mediaChunks")
+    blobs = (chunks[:1] if isinstance(chunks, list) else []) + [_get(realtime, "audio")]
     out = []
     for blob in blobs:
-        if isinstance(blob, dict):
-            rate = _pcm_rate(_get(blob, "mimeType"), 16000)
-            if rate is not None:
-                out.append((_b64(blob.get("data")), rate))
+        if not isinstance(blob, dict):
+            continue
+        mime = _get(blob, "mimeType")
+        if isinstance(mime, str) and mime.startswith("image/"):
+            continue  # a video frame sent as a media chunk
+        rate = pcm_rate_or_none(mime if isinstance(mime, str) else None)
+        if rate is not None:
+            out.append((_b64(blob.get("data")), rate))
     return out
 
 
@@ -121,8 +118,9 @@ def server_audio(message: dict) -> list[tuple[bytes, int]]:
     out = []
     for part in (content.get("modelTurn") or {}).get("parts") or []:
         blob = part.get("inlineData") if isinstance(part, dict) else None
-        if isinstance(blob, dict):
-            rate = _pcm_rate(blob.get("mimeType"), 24000)
+        mime = blob.get("mimeType") if isinstance(blob, dict) else None
+        if isinstance(mime, str) and mime:  # the model's audio always names its type
+            rate = pcm_rate_or_none(mime, default=24_000)
             if rate is not None:
                 out.append((_b64(blob.get("data")), rate))
     return out
@@ -145,6 +143,7 @@ class _SessionFile:
             except FileExistsError:  # another worker process, same millisecond and number
                 n += 1
                 self.stem = f"{base}-{os.getpid()}-{n}"
+        self._burst: float | None = None  # the t of frames in this event-loop pass
         self.wavs: dict[tuple[str, int], wave.Wave_write] = {}
         self.first_rate: dict[str, int] = {}
         safe = {k: v for k, v in info.items() if k.lower() not in _SECRET_KEYS}
@@ -155,8 +154,27 @@ class _SessionFile:
         self.file.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
         self.file.flush()
 
-    def frame(self, direction: str, frame: str | bytes) -> None:
+    def _stamp(self) -> float:
+        """Seconds since the session opened; frames of one event-loop pass share the first
+        one's time: no I/O was read between them (nothing the peer did in reply to one could
+        have come before the next), so they were sent in one go, and a replay must send
+        them so too. The time the recorder itself takes to write them is not the session's."""
+        if self._burst is not None:
+            return self._burst
         t = round(time.monotonic() - self.start, 6)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside an event loop: every frame has its own time
+            return t
+        self._burst = t
+        loop.call_soon(self._end_burst)
+        return t
+
+    def _end_burst(self) -> None:
+        self._burst = None
+
+    def frame(self, direction: str, frame: str | bytes) -> None:
+        t = self._stamp()
         try:
             message = json.loads(frame)
         except ValueError:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...recording.cli import shorten
+from ...recording.describe import shorten
 from ...recording.recorder import client_audio, read_recording
 from ...wire.codec import parse_client_frame
 from ...wire.errors import LiveError
@@ -56,7 +56,10 @@ def normalise(message: Any) -> dict:
 
 
 def audio_seconds(message: Any) -> float | None:
-    """Seconds of PCM audio in a media-only realtimeInput (0.0 for video), else None."""
+    """Seconds of PCM audio in a media-only realtimeInput (0.0 for video), else None: the
+    audio as the session core hears it (:func:`openlive.recording.recorder.client_audio`,
+    by :func:`openlive.wire.pcm.pcm_rate`: no mime type is 16 kHz, one ``mediaChunks``
+    entry at most), so that the replay's audio position moves as the recorded one did."""
     if not isinstance(message, dict) or len(message) != 1:
         return None
     body = message.get("realtimeInput", message.get("realtime_input"))
