@@ -17,16 +17,14 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ...recording.cli import describe, shorten
+from ...recording.describe import describe, shorten
 from ...wire.errors import LiveError, cut_reason
 from .script import Recording, audio_seconds, first_difference, normalise, split_setup
-
-if TYPE_CHECKING:
-    from .engine import ReplayEngine
+from .source import ReplaySource
 
 log = logging.getLogger("openlive.replay")
 
@@ -35,6 +33,19 @@ log = logging.getLogger("openlive.replay")
 #: real protocol error; 409 as in HTTP's Conflict). docs/recording.md.
 DIVERGED = 4409
 _EPSILON = 1e-6  # seconds of audio: rounding between chunkings of the same stream
+# A recorded message due this soon (seconds) is sent at once, with the one before it: the
+# recorded server sent them together (a sleep between them would let a client that closes
+# on the first, e.g. on turnComplete, end the session before the second: the recording
+# holds it, the replay would not). Never more than this early; the lag never accumulates.
+_SOON = 0.005
+
+
+def encode_replayed(message: dict) -> bytes:
+    """A recorded server message as a frame: compact JSON, ASCII only (non-ASCII as
+    \\uXXXX), as :func:`openlive.wire.codec.encode_server_message` sends Google's: the
+    cookbook's raw client decodes frames as ASCII. The message itself is sent as recorded,
+    not re-parsed (a field openlive does not know is replayed too)."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _kind(message: dict) -> str:
@@ -47,10 +58,10 @@ def _kind(message: dict) -> str:
 class ReplayConnection:
     observer: Callable[[str, str, object], None] | None = None  # ServerConfig.observer
 
-    def __init__(self, engine: ReplayEngine, ws: web.WebSocketResponse, *, api_version: str,
+    def __init__(self, source: ReplaySource, ws: web.WebSocketResponse, *, api_version: str,
                  auth_error: LiveError | None, label: str, binary_frames: bool = True,
                  **_: Any) -> None:
-        self.engine = engine
+        self.source = source  # the recordings, the speed, the handles issued
         self.ws = ws
         self.api_version = api_version
         self.auth_error = auth_error
@@ -136,8 +147,8 @@ class ReplayConnection:
             self._diverged("the first message", "expected setup", normal, "setup", normal)
         setup, handle = split_setup(normal["setup"])
         if handle is not None:
-            handle = self.engine.recorded_handle(handle)
-        recordings = self.engine.recordings
+            handle = self.source.recorded_handle(handle)
+        recordings = self.source.recordings
         self.candidates = [r for r in recordings if r.setup == setup and r.handle == handle]
         if not self.candidates:
             same = [r for r in recordings if r.setup == setup]
@@ -220,7 +231,7 @@ class ReplayConnection:
             await self.close(1011, "Internal error encountered.")
 
     async def _walk_steps(self) -> None:
-        speed = self.engine.speed
+        speed = self.source.speed
         k = 0
         while k < len(self.lead.steps):
             step = self.lead.steps[k]
@@ -234,7 +245,7 @@ class ReplayConnection:
             for offset, message in step.replies:
                 if speed:
                     delay = t0 + offset / speed - time.monotonic()
-                    if delay > 0:
+                    if delay > _SOON:  # else sent now, with what came before it
                         await asyncio.sleep(delay)
                 await self._send(message)
         close = self.lead.close
@@ -245,17 +256,17 @@ class ReplayConnection:
         update = message.get("sessionResumptionUpdate")
         if isinstance(update, dict) and isinstance(update.get("newHandle"), str):
             handle = secrets.token_urlsafe(24)  # a handle of this server, never the recorded
-            self.engine.issue_handle(handle, update["newHandle"])
+            self.source.issue_handle(handle, update["newHandle"])
             message = {**message, "sessionResumptionUpdate": {**update, "newHandle": handle}}
-        data = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        data = encode_replayed(message)
         if self.ws.closed:
             return
         if self.observer is not None:
-            self.observer(self.label, "server", data.encode("utf-8"))
+            self.observer(self.label, "server", data)
         try:
             if self.binary_frames:
-                await self.ws.send_bytes(data.encode("utf-8"))
+                await self.ws.send_bytes(data)
             else:
-                await self.ws.send_str(data)
+                await self.ws.send_str(data.decode("ascii"))
         except (ConnectionError, RuntimeError):
             pass  # peer gone: the reader sees the close

@@ -11,13 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...recording.recorder import handle_digest
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession
 from .connection import ReplayConnection
 from .script import Recording, load_recordings
-
-MAX_HANDLES = 10_000  # handles issued by this server, remembered for resumption
+from .source import ReplaySource
 
 
 class ReplayEngine(Engine):
@@ -31,10 +29,16 @@ class ReplayEngine(Engine):
         if speed < 0:
             raise ValueError("speed must be 0 (no waiting) or more")
         self.directory = None if isinstance(recordings, list) else Path(recordings)
-        self.recordings = (recordings if isinstance(recordings, list)
-                           else load_recordings(recordings, name))
-        self.speed = speed
-        self._handles: dict[str, str] = {}  # handle issued here -> the recorded one's digest
+        self.source = ReplaySource(recordings if isinstance(recordings, list)
+                                   else load_recordings(recordings, name), speed)
+
+    @property
+    def recordings(self) -> list[Recording]:
+        return self.source.recordings
+
+    @property
+    def speed(self) -> float:
+        return self.source.speed
 
     def served_models(self) -> list[str]:
         models = set()
@@ -44,19 +48,9 @@ class ReplayEngine(Engine):
                 models.add(model.removeprefix("models/"))
         return sorted(models)
 
-    def issue_handle(self, handle: str, recorded: str) -> None:
-        if len(self._handles) >= MAX_HANDLES:
-            self._handles.pop(next(iter(self._handles)))
-        self._handles[handle] = recorded
-
-    def recorded_handle(self, handle: str) -> str:
-        """The recorded digest a client's resumption handle stands for (a handle issued
-        by this server, or else the digest of the handle as it came)."""
-        return self._handles.get(handle) or handle_digest(handle)
-
     def pass_through(self, ws: Any, **context: Any) -> ReplayConnection:
         """The server's hook: this connection is replayed, not run by the session core."""
-        return ReplayConnection(self, ws, **context)
+        return ReplayConnection(self.source, ws, **context)
 
     def open_session(self, setup: Setup, model: str) -> EngineSession:
         raise RuntimeError("the replay engine answers whole connections (pass_through)")
