@@ -78,12 +78,16 @@ class Connection:
             await self._teardown()
 
     async def flush(self) -> None:
-        """Send the core's queued messages, in order, whichever task produced them."""
+        """Send the core's queued messages, in order, whichever task produced them: each
+        flush takes its messages at once and queues for the (FIFO) send lock."""
+        messages = self.core.messages_to_send()
+        if not messages:  # most audio frames: nothing to send
+            return
         async with self._send_lock:
             if self._saves:  # a handle is sent only once its session is in the store, so
                 # that another server process can resume it at once
                 await asyncio.gather(*self._saves, return_exceptions=True)
-            for message in self.core.messages_to_send():
+            for message in messages:
                 if not await self.edge.send(encode_server_message(message)):
                     return  # the client is gone: the reader sees the close
 
