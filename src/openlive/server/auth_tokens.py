@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 
 from aiohttp import web
@@ -13,16 +12,14 @@ from aiohttp import web
 from ..session import tokens as tk
 from ..store.base import Store
 from ..wire import errors
+from ..wire.endpoints import AUTH_TOKENS_PATH_PATTERN
 from .auth import Credentials, KeyChecker, fingerprint
 from .http_errors import error_response
 
 log = logging.getLogger("openlive.tokens")
 
-_AUTH_TOKENS_PATH = re.compile(r"^/+(?:.*/)?(v1|v1beta|v1alpha)/auth_tokens$")
-
-
 def match_auth_tokens_path(path: str) -> str | None:
-    m = _AUTH_TOKENS_PATH.match(path)
+    m = AUTH_TOKENS_PATH_PATTERN.match(path)
     return m.group(1) if m else None
 
 

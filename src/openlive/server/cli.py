@@ -188,10 +188,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
             raise SystemExit(f"openlive: {exc}") from None
         log.info("store: %s", store.name)
         log.info("openlive %s: %s", __version__, describe_engine(args, engine))
-        log.info("Live endpoint: %s/ws/google.ai.generativelanguage.v1beta.GenerativeService."
-                 "BidiGenerateContent", server.ws_url)
-        log.info("base URL for the SDKs: %s   models: %s/v1beta/models", server.http_url,
-                 server.http_url)
+        from ..wire.endpoints import live_path, models_path  # (wire loads pydantic: not at import)
+        log.info("Live endpoint: %s%s", server.ws_url, live_path())
+        log.info("base URL for the SDKs: %s   models: %s%s", server.http_url,
+                 server.http_url, models_path())
         if not config.console:
             log.info("console: off (--no-console)")
         elif keys and not config.console_tokens:

@@ -94,7 +94,9 @@ async def _token_from_server(args: argparse.Namespace, body: dict) -> dict | str
     import ssl
 
     import aiohttp
-    url = args.url.rstrip("/") + "/v1alpha/auth_tokens"
+
+    from ..wire.endpoints import auth_tokens_path
+    url = args.url.rstrip("/") + auth_tokens_path()
     headers = {"Content-Type": "application/json"}
     if args.api_key:
         headers["x-goog-api-key"] = args.api_key

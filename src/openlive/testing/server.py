@@ -308,8 +308,8 @@ class LiveTestServer:
     @property
     def live_url(self) -> str:
         """The full BidiGenerateContent WebSocket URL (append ``?key=…`` if keys are set)."""
-        return (self.ws_url + "/ws/google.ai.generativelanguage.v1beta.GenerativeService."
-                              "BidiGenerateContent")
+        from ..wire.endpoints import live_path
+        return self.ws_url + live_path()
 
     @property
     def sessions(self) -> list[ObservedSession]:
