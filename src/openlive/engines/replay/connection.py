@@ -1,10 +1,12 @@
 """One replayed connection: the client's messages checked against recordings, the recorded
 server messages sent back as recorded, with their recorded timing.
 
-Two tasks: the reader takes each client frame (audio advances the audio position; any
-other message must be the next one recorded, or the session closes with
-:data:`DIVERGED`), and the sender walks the chosen recording's steps, waiting for each
-step's trigger, then sending its messages at the recorded offsets divided by the speed.
+The server has checked the client's credentials: a refusal (the :class:`Gate`'s deferred
+error) closes the session at the client's first frame, as Google does. Then two tasks: the
+reader takes each client frame (audio advances the audio position; any other message must
+be the next one recorded, or the session closes with :data:`DIVERGED`), and the sender
+walks the chosen recording's steps, waiting for each step's trigger, then sending its
+messages at the recorded offsets divided by the speed.
 Until a client message tells them apart, every recording whose messages so far are the
 same stays a candidate; the first by name leads.
 """
@@ -19,10 +21,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
-
 from ...recording.describe import describe, shorten
-from ...wire.errors import LiveError, cut_reason
+from ...session.admission import Gate
+from ...websocket_edge import WebSocketEdge
+from ...wire.errors import INTERNAL, LiveError
 from .script import Recording, audio_seconds, first_difference, normalise, split_setup
 from .source import ReplaySource
 
@@ -56,19 +58,13 @@ def _kind(message: dict) -> str:
 
 
 class ReplayConnection:
-    observer: Callable[[str, str, object], None] | None = None  # ServerConfig.observer
-
-    def __init__(self, source: ReplaySource, ws: web.WebSocketResponse, *, api_version: str,
-                 auth_error: LiveError | None, label: str, binary_frames: bool = True,
-                 **_: Any) -> None:
+    def __init__(self, source: ReplaySource, edge: WebSocketEdge, gate: Gate, *,
+                 api_version: str, **_: Any) -> None:
         self.source = source  # the recordings, the speed, the handles issued
-        self.ws = ws
+        self.edge = edge  # frames in and out (the server's observer sees them there)
+        self.gate = gate
         self.api_version = api_version
-        self.auth_error = auth_error
-        self.label = label
-        self.binary_frames = binary_frames
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
+        self.label = edge.label
         self.candidates: list[Recording] = []
         self.turns = 0  # significant client messages matched after the setup
         self.turn_times: list[float] = []  # when each was matched (index 0: the setup)
@@ -82,17 +78,17 @@ class ReplayConnection:
     def lead(self) -> Recording:
         return self.candidates[0]
 
+    @property
+    def close_reason(self) -> str | None:
+        return self.edge.close_reason
+
     # ----------------------------------------------------------------- main loop
 
     async def run(self) -> None:
         try:
-            async for msg in self.ws:
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    break
-                if self.observer is not None:
-                    self.observer(self.label, "client", msg.data)
+            async for frame in self.edge.frames():
                 try:
-                    self._receive(msg.data)
+                    self._receive(frame)
                 except LiveError as exc:
                     await self.close(exc.code, exc.reason)
                     break
@@ -100,26 +96,21 @@ class ReplayConnection:
             raise
         except Exception:
             log.exception("%s replay failed", self.label)
-            await self.close(1011, "Internal error encountered.")
+            await self.close(1011, INTERNAL)
         finally:
             if self._sender is not None:
                 self._sender.cancel()
                 await asyncio.gather(self._sender, return_exceptions=True)
 
     async def close(self, code: int, reason: str) -> None:
-        if self.close_code is not None:
-            return
-        self.close_code, self.close_reason = code, cut_reason(reason)
-        log.info("%s closing: %d %s", self.label, code, reason)
-        if not self.ws.closed:
-            await self.ws.close(code=code, message=self.close_reason.encode("utf-8"))
+        await self.edge.close(code, reason)  # once; the reason cut to what a frame holds
 
     # ----------------------------------------------------------- client messages
 
     def _receive(self, frame: str | bytes) -> None:
         now = time.monotonic()
-        if self.auth_error is not None:
-            raise self.auth_error
+        if self._sender is None:
+            self.gate.first_frame()  # a bad credential is refused now, as Google does
         try:
             message: Any = json.loads(frame)
         except ValueError:
@@ -228,7 +219,7 @@ class ReplayConnection:
             raise
         except Exception:
             log.exception("%s replay failed", self.label)
-            await self.close(1011, "Internal error encountered.")
+            await self.close(1011, INTERNAL)
 
     async def _walk_steps(self) -> None:
         speed = self.source.speed
@@ -258,15 +249,4 @@ class ReplayConnection:
             handle = secrets.token_urlsafe(24)  # a handle of this server, never the recorded
             self.source.issue_handle(handle, update["newHandle"])
             message = {**message, "sessionResumptionUpdate": {**update, "newHandle": handle}}
-        data = encode_replayed(message)
-        if self.ws.closed:
-            return
-        if self.observer is not None:
-            self.observer(self.label, "server", data)
-        try:
-            if self.binary_frames:
-                await self.ws.send_bytes(data)
-            else:
-                await self.ws.send_str(data.decode("ascii"))
-        except (ConnectionError, RuntimeError):
-            pass  # peer gone: the reader sees the close
+        await self.edge.send(encode_replayed(message))  # False: gone, the reader sees it

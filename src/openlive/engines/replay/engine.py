@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...session.admission import Gate
+from ...websocket_edge import WebSocketEdge
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession
 from .connection import ReplayConnection
@@ -48,9 +50,9 @@ class ReplayEngine(Engine):
                 models.add(model.removeprefix("models/"))
         return sorted(models)
 
-    def pass_through(self, ws: Any, **context: Any) -> ReplayConnection:
+    def pass_through(self, edge: WebSocketEdge, gate: Gate, **context: Any) -> ReplayConnection:
         """The server's hook: this connection is replayed, not run by the session core."""
-        return ReplayConnection(self.source, ws, **context)
+        return ReplayConnection(self.source, edge, gate, **context)
 
     def open_session(self, setup: Setup, model: str) -> EngineSession:
         raise RuntimeError("the replay engine answers whole connections (pass_through)")
