@@ -1,5 +1,6 @@
-"""The realtime-media fast path gives exactly what the general parser gives, and leaves
-everything else (including every malformed frame) to the general parser."""
+"""The realtime-media fast path (wire.codec.parse_media_frame) gives exactly what the general
+parser gives, and leaves everything else (including every malformed frame) to the general
+parser. The session core's side of it: tests/session/test_media.py."""
 
 import base64
 import json
@@ -7,10 +8,7 @@ import os
 
 import pytest
 
-from openlive.session import events as ev
-from openlive.session.state import LiveSession
 from openlive.wire.codec import parse_client_frame, parse_media_frame
-from openlive.wire.errors import LiveError
 
 PCM = os.urandom(640)
 STD = base64.b64encode(PCM).decode()
@@ -57,24 +55,3 @@ def test_fast_path_matches_general_parser(obj: dict, as_bytes: bool) -> None:
 def test_everything_else_falls_back(frame: str | bytes) -> None:
     assert parse_media_frame(frame) is None
 
-
-def test_session_gives_same_errors_and_events_through_the_fast_path() -> None:
-    s = LiveSession()
-    s.receive_frame('{"setup": {"model": "gemini-x"}}')
-    s.events.clear()
-    s.receive_frame(json.dumps(VALID[3]))
-    (event,) = s.events
-    assert isinstance(event, ev.MediaReceived) and event.kind == "video"
-    assert s.video_seen  # the video session limit applies
-    with pytest.raises(LiveError) as err:
-        s.receive_frame(FALLBACK[0])
-    assert err.value.code == 1007
-    assert err.value.reason.startswith(
-        "Invalid JSON payload received. Invalid value at 'realtime_input.audio.data'")
-
-
-def test_media_before_setup_is_still_refused() -> None:
-    s = LiveSession()
-    with pytest.raises(LiveError) as err:
-        s.receive_frame(json.dumps(VALID[0]))
-    assert err.value.reason == "setup must be the first message and only the first"

@@ -1,0 +1,105 @@
+"""session/history.py: token estimates and sliding-window context compression, alone and as
+the core applies it at the start of each model turn."""
+
+from __future__ import annotations
+
+import pytest
+
+from openlive.session.history import (
+    compress,
+    estimate_text_tokens,
+    estimate_tokens,
+    starts_user_turn,
+)
+from openlive.wire.content import Content, FunctionCall, FunctionResponse, Part
+from openlive.wire.setup import Setup
+
+from .harness import MODEL, Driver, live
+
+
+def text(role: str, words: str) -> Content:
+    return Content(role=role, parts=[Part(text=words)])
+
+
+def test_estimates_are_about_four_characters_a_token():
+    assert [estimate_text_tokens(t) for t in ("", "a", "abcd", "abcde")] == [0, 1, 1, 2]
+    assert estimate_tokens(text("user", "x" * 40)) == 10
+    assert estimate_tokens(Content(role="user", parts=[Part(text="x" * 20),
+                                                       Part(text="y" * 20)])) == 10
+    call = Content(role="model", parts=[Part(function_call=FunctionCall(name="f"))])
+    assert estimate_tokens(call) == estimate_text_tokens(str({"name": "f"}))
+
+
+def test_only_a_users_own_words_open_the_window():
+    assert starts_user_turn(text("user", "hi"))
+    assert not starts_user_turn(text("model", "hi"))
+    response = Content(role="user", parts=[Part(function_response=FunctionResponse(
+        id="1", name="f", response={}))])
+    assert not starts_user_turn(response)
+
+
+def test_no_compression_without_the_setting_or_under_the_trigger():
+    history = [text("user", "x" * 400), text("model", "y" * 400)]
+    plain = Setup.model_validate({"model": MODEL})
+    assert compress(history, plain, 10, estimate_tokens) is history
+    roomy = Setup.model_validate({"model": MODEL, "contextWindowCompression": {
+        "triggerTokens": 1000}})
+    assert compress(history, roomy, 10, estimate_tokens) is history
+
+
+def test_default_trigger_and_target_come_from_the_context_window():
+    history = [text("user", "x" * 40), text("model", "y" * 40)] * 5  # 100 tokens
+    setup = Setup.model_validate({"model": MODEL, "contextWindowCompression": {
+        "slidingWindow": {}}})
+    # trigger 80 % of 120 = 96 < 100: cut to at most half the trigger (48), at a user turn
+    kept = compress(history, setup, 120, estimate_tokens)
+    assert sum(estimate_tokens(c) for c in kept) <= 48 and kept[0].role == "user"
+    assert compress(history, setup, 200, estimate_tokens) is history  # trigger 160
+
+
+def test_context_window_compression_cuts_at_a_user_turn() -> None:
+    d = live(contextWindowCompression={"triggerTokens": 100,
+                                       "slidingWindow": {"targetTokens": 40}},
+             systemInstruction={"parts": [{"text": "S" * 40}]})
+    core = d.core
+    for i in range(6):
+        d.say(f"u{i} " + "x" * 36)  # about 10 tokens each
+        core.model_text(core.turn.turn_id, f"m{i} " + "y" * 36)
+        core.complete_turn(core.turn.turn_id)
+    texts = [c.text()[:2] for c in core.history]
+    # 10 (system) + 120 > 100 at the 6th user turn: oldest dropped to <= 40, from a user turn
+    assert texts[0].startswith("u") and len(core.history) < 12
+    total = 10 + sum(core.count_tokens(c) for c in core.history[:-2])
+    assert total <= 100
+    assert core.setup.system_instruction.text() == "S" * 40
+
+
+def test_an_engines_token_counter_is_used() -> None:
+    counted: list[Content] = []
+
+    def count(content: Content) -> int:
+        counted.append(content)
+        return 1000
+
+    d = Driver(count_tokens=count).live(contextWindowCompression={"triggerTokens": 2500})
+    for words in ("one", "two"):
+        d.say(words)
+        d.core.complete_turn(d.core.turn.turn_id)
+    assert [c.text() for c in d.core.history] == ["one", "two"]  # 2000: under the trigger
+    counted.clear()
+    d.say("three")  # 3000 > 2500: cut to 1250 at most
+    assert [c.text() for c in d.core.history] == ["three"]
+    assert [c.text() for c in counted] == ["one", "two", "three"]
+
+
+@pytest.mark.xfail(strict=True, reason="core bug: history.compress() cuts until the total is "
+                   "under targetTokens even when that drops the user turn being answered, so "
+                   "the engine's history (\"this user turn included\") comes out empty")
+def test_the_turn_being_answered_stays_in_the_window() -> None:
+    d = live(contextWindowCompression={"triggerTokens": 100,
+                                       "slidingWindow": {"targetTokens": 40}})
+    d.say("short question")
+    d.core.complete_turn(d.core.turn.turn_id)
+    long_question = "a long question " * 25  # 100 tokens: 104 in all, over the trigger
+    d.say(long_question)
+    assert [c.text() for c in d.core.history] == [long_question]

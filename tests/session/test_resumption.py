@@ -1,0 +1,136 @@
+"""session/resumption.py: sessionResumptionUpdate, handles and their supersession, what a
+snapshot holds, and how a new connection continues it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from openlive.session import LoadSession, Phase
+from openlive.session import events as ev
+from openlive.session.limits import Limits
+from openlive.wire import errors
+from openlive.wire.content import FunctionCall
+from openlive.wire.errors import LiveError
+
+from .harness import MODEL, OTHER_MODEL, Driver, handles, live, tool_response
+
+
+def test_updates_only_with_session_resumption() -> None:
+    Driver().setup().assert_sent({"setupComplete": {}})
+    d = Driver().setup(sessionResumption={})
+    d.assert_sent({"setupComplete": {}},
+                  {"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}})
+    assert d.core.handle == "h1"
+    assert [e for e in d.events() if isinstance(e, ev.HandleIssued)] == [
+        ev.HandleIssued(handle="h1", supersedes=None)]
+
+
+def test_not_resumable_during_generation_then_a_new_handle() -> None:
+    d = live(sessionResumption={})
+    d.say("hi")
+    d.assert_sent({"sessionResumptionUpdate": {"resumable": False}})
+    turn_id = d.core.turn.turn_id
+    d.core.model_text(turn_id, "hello")
+    d.core.complete_turn(turn_id)
+    out = d.drain()
+    assert out[-1] == {"sessionResumptionUpdate": {"newHandle": "h2", "resumable": True}}
+    assert out[-2]["serverContent"] == {"turnComplete": True}
+    assert handles(out) == ["h2"]
+
+
+def test_each_new_handle_supersedes_the_one_before() -> None:
+    d = Driver().setup(sessionResumption={})
+    for text in ("one", "two"):
+        d.say(text)
+        d.core.complete_turn(d.core.turn.turn_id)
+    issued = [e for e in d.events() if isinstance(e, ev.HandleIssued)]
+    assert issued == [ev.HandleIssued("h1", None), ev.HandleIssued("h2", "h1"),
+                      ev.HandleIssued("h3", "h2")]
+    assert d.core.handle == "h3"
+
+
+def test_pending_tool_calls_survive_a_snapshot() -> None:
+    d = live(sessionResumption={})
+    d.say("weather in Paris")
+    d.drain()
+    issued = d.core.tool_call(d.core.turn.turn_id,
+                              [FunctionCall(name="get_weather", args={"city": "Paris"})])
+    call_id = issued.calls[0].id
+    snap = json.loads(json.dumps(d.core.snapshot(expires_at=100.0)))  # JSON-clean
+    assert snap["pending_calls"][0]["id"] == call_id
+    r = Driver(now=10.0).setup(sessionResumption={"handle": "h1"})
+    assert r.core.phase is Phase.ADMITTING and r.core.needs() == LoadSession("h1")
+    r.assert_sent()  # setupComplete waits for the store
+    r.admit({"h1": snap}, now=10.0)
+    r.assert_sent({"setupComplete": {}}, {"sessionResumptionUpdate": {"resumable": False}})
+    assert [c.text() for c in r.core.history] == ["weather in Paris"]
+    r.events()
+    r.feed(tool_response(call_id, name="get_weather", response={"summary": "sunny"}))
+    events = r.events()
+    assert type(events[-1]) is ev.TurnReady
+    assert [c.role for c in r.core.history] == ["user", "model", "user"]
+    assert r.core.history[1].parts[0].function_call.id == call_id
+
+
+@pytest.mark.parametrize("snapshot", [None, {"expires_at": 5.0, "model": MODEL}])
+def test_unknown_or_expired_handle_is_session_not_found(snapshot) -> None:
+    r = Driver().setup(sessionResumption={"handle": "nope"})
+    with pytest.raises(LiveError) as info:
+        r.admit({"nope": snapshot}, now=10.0)
+    assert (info.value.code, info.value.reason) == (1008, errors.SESSION_NOT_FOUND)
+    assert r.core.phase is Phase.CLOSED
+
+
+def test_resume_may_change_the_config_but_not_the_model() -> None:
+    s = live(sessionResumption={})
+    s.say("one")
+    s.core.complete_turn(s.core.turn.turn_id)
+    snap = s.core.snapshot(expires_at=100.0)
+    r = Driver().setup(sessionResumption={"handle": "h2"},
+                       systemInstruction={"parts": [{"text": "new"}]})
+    r.admit({"h2": snap}, now=1.0)
+    assert r.core.setup.system_instruction.text() == "new"
+    assert r.core.history[0].text() == "one"
+    other = Driver().setup(model=OTHER_MODEL, sessionResumption={"handle": "h2"})
+    with pytest.raises(LiveError) as info:
+        other.admit({"h2": snap}, now=1.0)
+    assert info.value.code == 1007
+
+
+def test_a_resumed_session_continues_its_counters() -> None:
+    s = live(sessionResumption={})
+    tid = s.start_turn("first")
+    s.core.tool_call(tid, [FunctionCall(name="f")])
+    s.feed(tool_response("call-1"))
+    s.core.complete_turn(tid)
+    r = Driver().setup(sessionResumption={"handle": "h2"})
+    r.admit({"h2": s.core.snapshot(expires_at=100.0)}, now=1.0)
+    assert r.core.resumed
+    tid = r.start_turn("second")
+    assert tid == 2
+    (call,) = r.core.tool_call(tid, [FunctionCall(name="f")]).calls
+    assert call.id == "call-2"
+
+
+def test_a_cut_off_generation_is_kept_as_the_user_heard_it() -> None:
+    s = live(sessionResumption={})
+    tid = s.start_turn("tell me")
+    s.core.model_text(tid, "Once upon")
+    snap = s.core.snapshot(expires_at=100.0)
+    assert snap["pending_calls"] == [] and snap["turn_parts"] == []
+    r = Driver().setup(sessionResumption={"handle": "h1"})
+    r.admit({"h1": snap}, now=1.0)
+    assert [(c.role, c.text()) for c in r.core.history] == [("user", "tell me"),
+                                                           ("model", "Once upon")]
+    assert r.core.turn is None
+
+
+def test_snapshot_to_store_expires_after_the_handle_ttl() -> None:
+    limits = Limits(handle_ttl=7200.0)
+    d = Driver(limits=limits).live(sessionResumption={})
+    snap = d.core.snapshot_to_store(now=50.0)
+    assert snap["expires_at"] == 7250.0 and snap["model"] == MODEL
+    with pytest.raises(LiveError):
+        Driver().setup(sessionResumption={"handle": "h1"}).admit({"h1": snap}, now=7250.0)
