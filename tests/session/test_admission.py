@@ -52,9 +52,6 @@ def test_auth_error_comes_before_any_frame_check():
     assert err.code == 1008
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: SessionCore.receive() (a parsed message) "
-                   "skips Gate.first_frame(), so a setup fed that way goes LIVE despite the "
-                   "connection's credential error")
 def test_auth_error_also_refuses_a_parsed_setup():
     d = Driver(auth_error=LiveError(1007, errors.API_KEY_INVALID))
     with pytest.raises(LiveError):

@@ -3,8 +3,6 @@ the core applies it at the start of each model turn."""
 
 from __future__ import annotations
 
-import pytest
-
 from openlive.session.history import (
     compress,
     estimate_text_tokens,
@@ -92,9 +90,6 @@ def test_an_engines_token_counter_is_used() -> None:
     assert [c.text() for c in counted] == ["one", "two", "three"]
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: history.compress() cuts until the total is "
-                   "under targetTokens even when that drops the user turn being answered, so "
-                   "the engine's history (\"this user turn included\") comes out empty")
 def test_the_turn_being_answered_stays_in_the_window() -> None:
     d = live(contextWindowCompression={"triggerTokens": 100,
                                        "slidingWindow": {"targetTokens": 40}})

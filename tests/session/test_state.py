@@ -235,9 +235,6 @@ def test_a_parsed_message_takes_the_same_rules():
     assert [type(e) for e in d.events()] == [ev.SetupDone]
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: SessionCore.receive() (a parsed message) "
-                   "raises a handler's LiveError without closing the session; only "
-                   "receive_frame() sets CLOSED")
 def test_a_refused_parsed_message_closes_the_session():
     d = live()
     with pytest.raises(errors.LiveError):

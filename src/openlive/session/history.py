@@ -47,7 +47,7 @@ def compress(history: list[Content], setup: Setup | None, context_window: int,
     """The history after sliding-window compression (the same list when nothing is cut).
     Without ``triggerTokens`` the trigger is 80 % of the context window and the target
     half the trigger. The system instruction is not part of the history and always stays
-    (its tokens count toward the total)."""
+    (its tokens count toward the total), and so does the latest user turn."""
     cfg = setup and setup.context_window_compression
     if cfg is None or not history:
         return history
@@ -67,4 +67,8 @@ def compress(history: list[Content], setup: Setup | None, context_window: int,
         cut += 1
     while cut < len(history) and not starts_user_turn(history[cut]):
         cut += 1  # a model turn or a tool response never opens the window
-    return history[cut:]
+    # the turn being answered always stays (Google is silent; a window without the
+    # question would leave the model nothing to answer)
+    last_user = next((i for i in range(len(history) - 1, -1, -1)
+                      if starts_user_turn(history[i])), 0)
+    return history[min(cut, last_user):]

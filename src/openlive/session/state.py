@@ -181,24 +181,29 @@ class SessionCore:
                     return
             elif phase is Phase.AWAIT_SETUP:
                 self.gate.first_frame()  # the credential error waits for the first frame
-            self.receive(parse_client_frame(frame))
+            message = parse_client_frame(frame)
         except LiveError:
             self.phase = Phase.CLOSED
             raise
+        self.receive(message)
 
     def receive(self, message: ClientMessage) -> None:
-        """One parsed client message (what :meth:`receive_frame` calls)."""
+        """One parsed client message (:meth:`receive_frame` parses, then calls this)."""
         rule = client_rule(self.phase, message.kind)
         if rule == DROP:
             return
         if rule == EDGE_MISUSE:
             raise EdgeError(f"a {message.kind} message while {self.phase.name}: the edge "
                             "must answer needs() with fetched() first")
-        if rule == SETUP_ORDER:
+        try:
+            if self.phase is Phase.AWAIT_SETUP:
+                self.gate.first_frame()
+            if rule == SETUP_ORDER:
+                raise LiveError(1007, errors.SETUP_ORDER)
+            getattr(self, "_on_" + message.kind)(getattr(message, message.kind))
+        except LiveError:
             self.phase = Phase.CLOSED
-            raise LiveError(1007, errors.SETUP_ORDER)
-        handler = getattr(self, "_on_" + message.kind)
-        handler(getattr(message, message.kind))
+            raise
 
     def needs(self) -> Need | None:
         """While ADMITTING: what the edge must fetch and pass to :meth:`fetched`."""
