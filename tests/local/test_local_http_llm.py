@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosedError
 
 from openlive.engines.audio.llm import Usage
 from openlive.engines.audio.openai_llm import LLMEndpointError, OpenAILLM
-from openlive.engines.audio.voice import VoiceModels
+from openlive.engines.audio.voice_models import VoiceModels
 from openlive.engines.local import LocalEngine
 from openlive.server.app import ServerConfig
 from openlive.server.run import start_server

@@ -10,7 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from openlive.engines.local import LocalEngine
-from openlive.engines.local.engine import invalid_arguments
+from openlive.engines.local.tools import invalid_arguments
 from openlive.server.app import ServerConfig
 from openlive.server.run import start_server
 
@@ -31,7 +31,7 @@ SEARCH = {"name": "search_flights", "description": "Search flights to a city (sl
 
 @pytest.fixture(scope="module")
 def engine(model_cache):
-    from openlive.engines.audio.voice import VoiceModels
+    from openlive.engines.audio.voice_models import VoiceModels
 
     e = LocalEngine(voice=VoiceModels())  # TEXT replies: no speech model is loaded
     e.llm()

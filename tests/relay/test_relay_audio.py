@@ -17,7 +17,7 @@ from relay_client import open_live, recv
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from openlive.engines.audio.tts import Synthesizer  # noqa: E402
-from openlive.engines.audio.voice import VoiceModels  # noqa: E402
+from openlive.engines.audio.voice_models import VoiceModels  # noqa: E402
 from openlive.engines.emulator import EmulatorEngine  # noqa: E402
 
 MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from openlive.engines.audio.tts import Synthesizer  # noqa: E402
-from openlive.engines.audio.voice import VoiceModels  # noqa: E402
+from openlive.engines.audio.voice_models import VoiceModels  # noqa: E402
 from openlive.engines.emulator import EmulatorEngine  # noqa: E402
 from openlive.engines.replay import ReplayEngine  # noqa: E402
 from openlive.recording import Recorder  # noqa: E402

@@ -12,7 +12,7 @@ import soxr
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from openlive.engines.audio.tts import Synthesizer  # noqa: E402
-from openlive.engines.audio.voice import VoiceModels  # noqa: E402
+from openlive.engines.audio.voice_models import VoiceModels  # noqa: E402
 from openlive.engines.base import Engine  # noqa: E402
 from openlive.server.app import ServerConfig  # noqa: E402
 from openlive.server.run import RunningServer, start_server  # noqa: E402

@@ -19,7 +19,8 @@ from test_voice_emulator import (
 )
 
 from openlive.engines.local import LocalEngine
-from openlive.engines.local.engine import chat_messages, sampling, schema_to_json
+from openlive.engines.local.prompt import chat_messages, sampling
+from openlive.engines.local.tools import schema_to_json
 from openlive.wire.setup import Setup
 
 WEATHER_TOOL = {"functionDeclarations": [{

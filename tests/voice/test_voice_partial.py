@@ -3,9 +3,9 @@ what was sent), speakable text, the first clause, the VAD's pause signals."""
 
 from __future__ import annotations
 
+from openlive.engines.audio.partial import PartialTranscript
 from openlive.engines.audio.tts import ClauseSplitter, speakable
 from openlive.engines.audio.vad import ActivityDecider, VadConfig
-from openlive.engines.audio.voice import PartialTranscript
 
 
 def test_partial_sends_only_words_two_hypotheses_agree_on():

@@ -3,7 +3,7 @@ background), so that the first utterance of `openlive serve`'s emulator does not
 
 from __future__ import annotations
 
-from openlive.engines.audio.voice import VoiceModels
+from openlive.engines.audio.voice_models import VoiceModels
 from openlive.engines.emulator import EmulatorEngine
 from openlive.wire.setup import Setup
 

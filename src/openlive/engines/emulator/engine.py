@@ -15,7 +15,8 @@ from ...wire.setup import Setup
 from ..base import Engine, EngineSession, SessionInput, Turn
 
 if TYPE_CHECKING:
-    from ..audio.voice import Listener, VoiceModels
+    from ..audio.listener import Listener
+    from ..audio.voice_models import VoiceModels
 from . import script as sc
 
 log = logging.getLogger("openlive.emulator")
@@ -86,7 +87,7 @@ def default_or_loaded(path: str | None) -> list[sc.Rule]:
 
 def voice_if_installed() -> VoiceModels | None:
     """The shared speech models if the local extra is installed (else None, logged)."""
-    from ..audio.voice import VoiceModels, missing_voice_packages
+    from ..audio.voice_models import VoiceModels, missing_voice_packages
 
     missing = missing_voice_packages()
     if missing:
@@ -115,7 +116,7 @@ class EmulatorSession(EngineSession):
             vc = sc_ and sc_.voice_config and sc_.voice_config.prebuilt_voice_config
             resolve_voice(vc.voice_name if vc else None)
         if voice is not None and setup is not None:
-            from ..audio.voice import Listener
+            from ..audio.listener import Listener
 
             self.listener = Listener(setup, voice)
 
@@ -138,7 +139,7 @@ class EmulatorSession(EngineSession):
 
     async def respond(self, turn: Turn) -> None:
         if self.speaks and self.voice is not None:
-            from ..audio.voice import SpeakingTurn
+            from ..audio.speaking import SpeakingTurn
 
             turn = SpeakingTurn(turn, await asyncio.to_thread(self.voice.synthesizer))
         modality = "AUDIO" if self.speaks else "TEXT"

@@ -106,7 +106,7 @@ def _http_llm(args: argparse.Namespace) -> Any:
 def build(args: argparse.Namespace) -> Any:
     """The local engine with its models loaded now (a clear error if they cannot be)."""
     from ..audio.models import ModelError
-    from ..audio.voice import VoiceModels, missing_voice_packages
+    from ..audio.voice_models import VoiceModels, missing_voice_packages
     from .engine import LocalEngine
 
     _checked(args)

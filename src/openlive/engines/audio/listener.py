@@ -1,0 +1,251 @@
+"""One session's ears (:class:`Listener`): VAD -> ASR.
+
+``realtimeInput.audio`` at any PCM rate is resampled to 16 kHz and segmented by Silero VAD
+(or bracketed by the client's ``activityStart``/``activityEnd`` when automatic detection is
+disabled); the start of speech barges in, each utterance is transcribed in a thread
+(speculatively from the first short pause) and becomes the user's turn, with
+``inputTranscription`` deltas when the setup asks for it (:mod:`.partial`: partial text
+while the user speaks).
+
+Protocol rules stay in the session core; this module only calls models and reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from ...session import events as ev
+from ...wire.setup import Setup
+from ..base import SessionInput
+from .partial import PartialTranscript
+from .voice_models import VoiceModels
+
+log = logging.getLogger("openlive.voice")
+
+MAX_BETWEEN_BYTES = 16_000 * 2 * 30  # TURN_INCLUDES_ALL_INPUT keeps at most 30 s between
+
+
+def _vad_config(setup: Setup) -> Any:
+    from .vad import VadConfig
+
+    cfg = setup.realtime_input_config
+    aad = cfg and cfg.automatic_activity_detection
+    return VadConfig.from_live(aad.model_dump(exclude_none=True) if aad else None)
+
+
+class Listener:
+    """One session's ears. Feed it the session events (``on_event``); it reports through
+    ``inputs`` (a :class:`~openlive.engines.base.SessionInput`).
+
+    Recognition starts before the end of speech is confirmed: once the user has paused for
+    ``PAUSE_MS`` (the post-roll the utterance keeps), the utterance so far is transcribed
+    in a thread. If the silence lasts until the VAD commits the end, that audio is exactly
+    the utterance and its text is already (nearly) there; if speech resumes, the result is
+    only used as a partial transcript. With ``inputAudioTranscription`` the text is also
+    sent while the user speaks (see :class:`PartialTranscript`).
+    """
+
+    PAUSE_MS = 160.0  # = VadConfig.post_roll_ms: the audio SpeechEnded will carry exists
+    PARTIAL_EVERY_MS = 1000.0  # a partial transcript per second of speech (if ASR is idle)
+
+    def __init__(self, setup: Setup, models: VoiceModels,
+                 inputs: SessionInput | None = None) -> None:
+        self.setup = setup
+        self.models = models
+        self.inputs = inputs
+        self.automatic = setup.automatic_vad_enabled()
+        self.transcribe_input = setup.input_audio_transcription is not None
+        cfg = setup.realtime_input_config
+        self.all_input = bool(cfg and cfg.turn_coverage == "TURN_INCLUDES_ALL_INPUT")
+        self._vad_config = _vad_config(setup) if self.automatic else None
+        self._segmenter: Any = None  # created at the first audio (loads Silero)
+        self._rate = 16_000
+        self._resampler: Any = None
+        self._activity: bytearray | None = None  # manual mode: audio since activityStart
+        self._between = bytearray()  # manual mode, TURN_INCLUDES_ALL_INPUT: audio outside
+        self._last: asyncio.Task[None] | None = None  # utterances are reported in order
+        self._tasks: set[asyncio.Task[None]] = set()
+        # the current utterance (automatic mode)
+        self._spec_key: tuple[float, float] | None = None  # (start, end) speculated on
+        self._spec: asyncio.Future[str] | None = None
+        self._partial: PartialTranscript | None = None
+        self._partial_at = 0.0  # utterance length at the last partial run (ms)
+        self._partial_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ audio in
+
+    def _to_16k(self, pcm: bytes, rate: int) -> bytes:
+        if rate == 16_000:
+            return pcm
+        import soxr
+
+        if self._resampler is None or rate != self._rate:
+            self._rate = rate
+            self._resampler = soxr.ResampleStream(rate, 16_000, 1, dtype="int16")
+        samples = np.frombuffer(pcm, dtype="<i2")
+        return np.asarray(self._resampler.resample_chunk(samples), dtype="<i2").tobytes()
+
+    def on_event(self, event: object) -> None:
+        if isinstance(event, ev.MediaReceived):
+            if event.kind == "audio" and event.blob.data:
+                self._on_audio(self._to_16k(event.blob.data, event.rate or 16_000))
+        elif isinstance(event, ev.ActivityStarted):
+            self._activity = bytearray(self._between) if self.all_input else bytearray()
+            self._between.clear()
+        elif isinstance(event, ev.ActivityEnded):
+            audio, self._activity = self._activity, None
+            if audio:
+                self._utterance(bytes(audio))
+        elif isinstance(event, ev.AudioStreamEnded):
+            if self._segmenter is not None:
+                self._handle(self._segmenter.flush())
+
+    def _on_audio(self, pcm: bytes) -> None:
+        if not self.automatic:
+            if self._activity is not None:
+                self._activity += pcm
+            elif self.all_input:  # TURN_INCLUDES_ALL_INPUT: joins the next activity
+                self._between += pcm
+                del self._between[:max(0, len(self._between) - MAX_BETWEEN_BYTES)]
+            return
+        if self._segmenter is None:
+            from .vad import VadSegmenter
+
+            self._segmenter = VadSegmenter(self._vad_config)
+        self._handle(self._segmenter.feed(pcm))
+        if self._segmenter.speaking:
+            self._while_speaking()
+
+    def _handle(self, events: list[Any]) -> None:
+        from .vad import SpeechEnded, SpeechStarted
+
+        for e in events:
+            if isinstance(e, SpeechStarted):
+                log.debug("speech started at %.0f ms", e.at_ms)
+                self._partial = PartialTranscript() if self.transcribe_input else None
+                self._partial_at = 0.0
+                if self.inputs is not None:
+                    self.inputs.speech_started()
+            elif isinstance(e, SpeechEnded):
+                log.debug("speech ended at %.0f ms (%d bytes)", e.at_ms, len(e.audio))
+                spec = self._spec if self._spec_key == (e.start_ms, e.at_ms) else None
+                self._utterance(e.audio, spec, self._partial)
+                self._spec_key = self._spec = self._partial = None
+
+    def _while_speaking(self) -> None:
+        """Speculative recognition at a pause; partial transcripts while speaking."""
+        seg = self._segmenter
+        decider = seg.decider
+        if decider.silence_ms >= self.PAUSE_MS:
+            key = (seg.utterance_start_ms, decider.speech_end_ms)
+            if key != self._spec_key:
+                audio = seg.utterance_audio()
+                if audio is not None:
+                    self._spec_key = key
+                    self._spec = self._run_asr(audio)
+                    if self._partial is not None:
+                        partial = self._partial
+                        self._spec.add_done_callback(
+                            lambda fut: self._partial_from(fut, partial))
+            return
+        if self._partial is None or self._partial_task is not None:
+            return
+        length = decider.now_ms - (seg.utterance_start_ms or 0.0)
+        if length - self._partial_at < self.PARTIAL_EVERY_MS or self.models.asr_busy:
+            return  # other sessions' final recognition goes first
+        audio = seg.utterance_audio(decider.now_ms - seg.config.post_roll_ms)
+        if audio is None:
+            return
+        self._partial_at = length
+        partial = self._partial
+        task = asyncio.get_running_loop().create_task(self._send_partial(audio, partial))
+        self._partial_task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._partial_done)
+
+    def _partial_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._partial_task is task:
+            self._partial_task = None
+
+    async def _send_partial(self, audio: bytes, partial: PartialTranscript) -> None:
+        try:
+            text = await self._run_asr(audio)
+            if partial is not self._partial:
+                return  # the utterance ended meanwhile: its final transcription says it all
+            delta = partial.hypothesis(text)
+            if delta and self.inputs is not None:
+                await self.inputs.input_transcription(delta)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("partial speech recognition failed")
+
+    def _partial_from(self, fut: asyncio.Future[str], partial: PartialTranscript) -> None:
+        """The pause's transcription, as a hypothesis of the still open utterance."""
+        if partial is not self._partial or fut.cancelled() or fut.exception() is not None:
+            return
+        delta = partial.hypothesis(fut.result())
+        if delta and self.inputs is not None:
+            task = asyncio.get_running_loop().create_task(
+                self.inputs.input_transcription(delta))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _run_asr(self, audio: bytes) -> asyncio.Future[str]:
+        """Recognition in a thread; the future is shared by whoever needs this audio."""
+        models = self.models
+
+        def run() -> str:
+            with models.asr_running():
+                return str(models.transcriber().transcribe(audio)).strip()
+
+        task = asyncio.ensure_future(asyncio.to_thread(run))
+        self._tasks.add(task)  # cancelled by aclose like the rest
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------- recognition
+
+    def _utterance(self, audio: bytes, spec: asyncio.Future[str] | None = None,
+                   partial: PartialTranscript | None = None) -> None:
+        previous = self._last
+        task = asyncio.get_running_loop().create_task(
+            self._recognize(audio, previous, spec, partial))
+        self._last = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _recognize(self, audio: bytes, previous: asyncio.Task[None] | None,
+                         spec: asyncio.Future[str] | None,
+                         partial: PartialTranscript | None) -> None:
+        try:
+            t0 = time.monotonic()
+            text = await (spec if spec is not None else self._run_asr(audio))
+            t1 = time.monotonic()
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            log.info("heard: %r (recognition %s, waited %.0f ms)", text,
+                     "speculative" if spec is not None else "at end of speech",
+                     (t1 - t0) * 1000)
+            if not text or self.inputs is None:
+                return
+            if self.transcribe_input:
+                delta = (partial or PartialTranscript()).final(text)
+                await self.inputs.input_transcription(delta, finished=True)
+            await self.inputs.user_speech(text)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("speech recognition failed")
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

