@@ -7,16 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 
-from openlive.engines.audio.voice import SpeakingTurn, VoiceModels
-from openlive.session.state import LiveSession
-
-MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
+from openlive.engines.audio.speaking import SpeakingTurn
+from openlive.engines.audio.voice_models import VoiceModels
+from openlive.session import SessionCore
+from openlive.wire.server_messages import ServerMessage
+from session.harness import MODEL  # tests/session/harness.py
 
 
 class CoreTurn:
-    """The engine's Turn straight onto a LiveSession (what the server's turn does, no I/O)."""
+    """The engine's Turn straight onto a SessionCore (what the server's turn does, no I/O)."""
 
-    def __init__(self, session: LiveSession, turn_id: int) -> None:
+    def __init__(self, session: SessionCore, turn_id: int) -> None:
         self.session, self.turn_id = session, turn_id
         self.setup, self.history, self.user = session.setup, list(session.history), None
 
@@ -33,9 +34,9 @@ class CoreTurn:
         self.session.complete_turn(self.turn_id, usage)
 
 
-def sent(session: LiveSession, key: str) -> list:
+def sent(messages: list[ServerMessage], key: str) -> list:
     out = []
-    for m in session.outbox:
+    for m in messages:
         sc = m.server_content
         if sc is not None and getattr(sc, key, None):
             out.append(getattr(sc, key))
@@ -43,28 +44,31 @@ def sent(session: LiveSession, key: str) -> list:
 
 
 async def test_interrupted_history_holds_only_clauses_that_began_playing():
-    session = LiveSession()
+    session = SessionCore()
     session.receive_frame(json.dumps({"setup": {
         "model": MODEL, "outputAudioTranscription": {},
         "generationConfig": {"responseModalities": ["AUDIO"]}}}))
     session.user_speech("Tell me about Paris.")
-    (ready,) = [e for e in session.events if type(e).__name__ == "TurnReady"]
+    (ready,) = [e for e in session.events_received() if type(e).__name__ == "TurnReady"]
     synth = await asyncio.to_thread(VoiceModels.shared().synthesizer)
     turn = SpeakingTurn(CoreTurn(session, ready.turn_id), synth)
     text = ("Paris is the capital of France, with about two million people. "
             "It lies on the river Seine. The Eiffel Tower was built in 1889. "
             "Its museums hold famous paintings.")
     await turn.send_text(text)  # all four clauses synthesized and their audio sent
-    audio = [p for m in session.outbox if m.server_content and m.server_content.model_turn
+    outbox = session.messages_to_send()
+    audio = [p for m in outbox if m.server_content and m.server_content.model_turn
              for p in m.server_content.model_turn.parts if p.inline_data is not None]
     assert sum(len(p.inline_data.data) for p in audio) / 48_000 > 4  # seconds queued
-    said = [t.text for t in sent(session, "output_transcription")]
+    said = [t.text for t in sent(outbox, "output_transcription")]
     assert said == ["Paris is the capital of France,"]  # the first clause plays at once
     await asyncio.sleep(0.2)
     session.speech_started()  # the user speaks during the first clause's playback
-    assert sent(session, "interrupted")
+    outbox += session.messages_to_send()
+    assert sent(outbox, "interrupted")
     model = [c for c in session.history if c.role == "model"]
     assert len(model) == 1 and model[0].text() == said[0]
     await asyncio.sleep(0.05)  # the pacer's later transcripts are dropped: turn is over
-    assert [t.text for t in sent(session, "output_transcription")] == said
+    outbox += session.messages_to_send()
+    assert [t.text for t in sent(outbox, "output_transcription")] == said
     turn._pacer.cancel()
