@@ -6,7 +6,6 @@ The Live API takes raw 16-bit little-endian mono PCM, natively at 16 kHz
 
 from __future__ import annotations
 
-import re
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from ..wire.pcm import pcm_rate_or_none
+
 INPUT_RATE = 16000
 OUTPUT_RATE = 24000
 INPUT_MIME = f"audio/pcm;rate={INPUT_RATE}"
-
-_RATE = re.compile(r"rate=(\d+)")
 
 
 class AudioError(ValueError):
@@ -26,9 +25,9 @@ class AudioError(ValueError):
 
 
 def mime_rate(mime_type: str | None, default: int = OUTPUT_RATE) -> int:
-    """``audio/pcm;rate=24000`` -> 24000."""
-    m = _RATE.search(mime_type or "")
-    return int(m.group(1)) if m else default
+    """``audio/pcm;rate=24000`` -> 24000 (by the one PCM mime parser, :mod:`openlive.wire.pcm`;
+    ``default`` for a missing or unreadable rate)."""
+    return pcm_rate_or_none(mime_type, default=default) or default
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
