@@ -15,6 +15,8 @@ import numpy as np
 from client_listener import ListenerConnection
 from test_client_audio import make_wav
 
+from openlive.wire import errors
+
 OPENLIVE = str(Path(sys.executable).with_name("openlive"))
 
 
@@ -75,7 +77,7 @@ async def test_chat_reports_refusal_and_close_faults(serve) -> None:
         rc, out, err = await run_cli("chat", "--url", server.http_url, "--api-key", "bad",
                                      stdin="hello\n")
         assert rc == 1
-        assert "session refused: 1007 API key not valid. Please pass a valid API key." in err
+        assert f"session refused: 1007 {errors.API_KEY_INVALID}" in err
         # --no-resume: with resumption the client would resume after the 1011 and go on
         rc, out, err = await run_cli("chat", "--url", server.http_url, "--api-key", "k",
                                      "--no-resume", stdin="go away now\ncrash\nnever sent\n")

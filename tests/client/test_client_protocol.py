@@ -11,7 +11,7 @@ import pytest
 from openlive.client import LiveSessionClosed, State
 from openlive.client.config import make_setup
 from openlive.client.protocol import ClientCore, Decisions
-from openlive.wire import ClientMessage
+from openlive.wire import ClientMessage, errors
 
 
 def core(*, resumption: bool = True, handle: str | None = None,
@@ -168,7 +168,7 @@ def test_a_drop_resumes_only_with_a_handle_and_a_retryable_code() -> None:
 
     c = live(core())
     feed(c, HANDLE)
-    assert c.closed(1008, "BidiGenerateContent session not found") is False
+    assert c.closed(1008, errors.SESSION_NOT_FOUND) is False
     assert c.error is not None and c.error.code == 1008
 
     c = live(core())

@@ -9,7 +9,7 @@ import pytest
 from client_listener import Listener, ListenerConnection
 
 from openlive.client import LiveConnectError, LiveSessionClosed, RetryPolicy, connect
-from openlive.wire import ServerMessage
+from openlive.wire import ServerMessage, errors
 
 FAST = RetryPolicy(attempts=3, initial_backoff=0.05)
 
@@ -148,10 +148,10 @@ async def test_stale_handle_ends_the_session_with_googles_error(listen) -> None:
         if len(listener.connections) == 1:
             await conn.setup_complete()
             await conn.send({"sessionResumptionUpdate": {"newHandle": "h1", "resumable": True}})
-            await conn.close(1011, "Deadline expired before operation could complete.")
+            await conn.close(1011, errors.DEADLINE_EXCEEDED)
         else:
             await conn.recv()
-            await conn.close(1008, "BidiGenerateContent session not found")
+            await conn.close(1008, errors.SESSION_NOT_FOUND)
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
@@ -161,7 +161,7 @@ async def test_stale_handle_ends_the_session_with_googles_error(listen) -> None:
                 async for _ in session:
                     pass
     assert info.value.code == 1008
-    assert info.value.reason == "BidiGenerateContent session not found"
+    assert info.value.reason == errors.SESSION_NOT_FOUND
     assert len(listener.connections) == 2  # 1008 is final: no more retries
 
 

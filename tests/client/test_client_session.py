@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from openlive.client import LiveConnectError, LiveSession, LiveSessionClosed, connect
-from openlive.wire import ServerMessage
+from openlive.wire import ServerMessage, errors
 
 
 async def until_turn_complete(session: LiveSession) -> list[ServerMessage]:
@@ -53,11 +53,11 @@ async def test_refusals_carry_googles_code_and_reason(serve) -> None:
         with pytest.raises(LiveConnectError) as bad_key:
             await connect("gemini-x", base_url=server.http_url, api_key="bad")
         assert bad_key.value.code == 1007
-        assert bad_key.value.reason == "API key not valid. Please pass a valid API key."
+        assert bad_key.value.reason == errors.API_KEY_INVALID
         with pytest.raises(LiveConnectError) as no_key:
             await connect("gemini-x", base_url=server.http_url)
         assert no_key.value.code == 1008
-        assert no_key.value.reason.startswith("Method doesn't allow unregistered callers")
+        assert no_key.value.reason == errors.cut_reason(errors.UNREGISTERED_CALLER)
         with pytest.raises(LiveConnectError) as bad_model:
             await connect("no-such-model", base_url=server.http_url, api_key="good")
         assert bad_model.value.code == 1008

@@ -10,6 +10,8 @@ import struct
 import subprocess
 import sys
 
+from openlive.wire import errors
+
 STATE = "#state"
 
 
@@ -156,7 +158,7 @@ def test_another_server_with_a_typed_ephemeral_token(page, frames, other_server)
 def test_another_server_with_a_wrong_key_shows_the_close(page, shot, other_server):
     connect_to(page, other_server.url, "not-the-right-key")
     page.wait_for_selector(f"{STATE}[data-state=closed]", timeout=15_000)
-    reason = "1007 API key not valid. Please pass a valid API key."
+    reason = f"1007 {errors.API_KEY_INVALID}"
     assert page.inner_text("#state-detail") == reason
     assert page.inner_text("#error") == f"Closed with code {reason}"
     assert f"closed: {reason}" in page.inner_text("#transcript")

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
+
 from live_client import (
     LIVE_PATH,
     closed_with,
@@ -21,7 +23,7 @@ from live_client import (
     setup,
     until_turn_complete,
 )
-from websockets.asyncio.client import connect
+from openlive.wire import errors
 
 _BIN = Path(sys.executable).with_name("openlive")
 OPENLIVE = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "openlive.cli"]
@@ -228,8 +230,7 @@ async def test_api_keys_are_enforced_and_never_logged():
             # a wrong key: the handshake succeeds, the first frame gets 1007
             async with connect(f"{url}?key={wrong}", open_timeout=5) as ws:
                 await send(ws, {"setup": {"model": "gemini-2.0-flash-exp"}})
-                assert await closed_with(ws) == (
-                    1007, "API key not valid. Please pass a valid API key.")
+                assert await closed_with(ws) == (1007, errors.API_KEY_INVALID)
             async with connect(url, additional_headers={"x-goog-api-key": wrong},
                                open_timeout=5) as ws:
                 await send(ws, {"setup": {"model": "gemini-2.0-flash-exp"}})

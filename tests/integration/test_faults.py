@@ -281,6 +281,7 @@ async def test_go_away_deadline_closes_with_1011_when_time_runs_out(serve):
         await say(ws, "quick one")
         assert reply_text(await until_turn_complete(ws)) == "You said: quick one"
         code, reason = await closed_with(ws)
+        # Google's exact text, checked literally here only (elsewhere: errors.DEADLINE_EXCEEDED)
         assert (code, reason) == (1011, "Deadline expired before operation could complete.")
         assert time.monotonic() - started >= 0.45
 

@@ -8,6 +8,9 @@ import json
 import time
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
 from live_client import (
     MODEL,
     SDK_KEYS,
@@ -22,8 +25,6 @@ from live_client import (
     setup,
     until_turn_complete,
 )
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 
 async def raw_turn(ws, text: str) -> list[str | bytes]:

@@ -6,6 +6,9 @@ import asyncio
 
 import aiohttp
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake
+
 from live_client import (
     LIVE_PATH,
     closed_with,
@@ -16,9 +19,6 @@ from live_client import (
     setup,
     until_turn_complete,
 )
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidHandshake
-
 from openlive.wire import errors
 
 

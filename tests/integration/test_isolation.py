@@ -8,10 +8,7 @@ import base64
 import os
 
 from live_client import (
-    INVALID_ARGUMENT,
     MODEL,
-    SETUP_ORDER,
-    UNEXPECTED_TOKEN,
     check_normal_turn,
     closed_with,
     open_live,
@@ -22,7 +19,6 @@ from live_client import (
     setup,
     until_turn_complete,
 )
-
 from openlive.wire import errors
 
 MAX_BYTES = 64 * 1024
@@ -31,6 +27,7 @@ SCRIPT = [
     {"match": "^slow$", "say": SLOW_REPLY, "chunk_chars": 5, "chunk_delay": 0.15},
     {"say": "You said: {text}"},
 ]
+UNEXPECTED_TOKEN = errors.INVALID_JSON + "Unexpected token."
 
 
 async def bad_malformed_json(ws):
@@ -50,24 +47,25 @@ async def bad_empty_frame(ws):
 
 async def bad_root(ws):
     await ws.send('[{"setup": {}}]')
-    return 1007, 'Invalid JSON payload received. Unknown name "": Root element must be a message.'
+    return 1007, errors.INVALID_JSON + 'Unknown name "": Root element must be a message.'
 
 
 async def bad_unknown_field(ws):
     await send(ws, {"setup": {"model": MODEL, "speechConfig": {}}})
-    return 1007, ('Invalid JSON payload received. Unknown name "speechConfig" at \'setup\': '
-                  "Cannot find field.")
+    return 1007, (errors.INVALID_JSON
+                  + 'Unknown name "speechConfig" at \'setup\': Cannot find field.')
 
 
 async def bad_non_setup_first(ws):
     await say(ws, "hello")
-    return 1007, SETUP_ORDER
+    # Google's exact text, checked literally here only (elsewhere: errors.SETUP_ORDER)
+    return 1007, "setup must be the first message and only the first"
 
 
 async def bad_second_setup(ws):
     await setup(ws)
     await send(ws, {"setup": {"model": MODEL}})
-    return 1007, SETUP_ORDER
+    return 1007, errors.SETUP_ORDER
 
 
 async def bad_unknown_model(ws):
@@ -78,13 +76,13 @@ async def bad_unknown_model(ws):
 async def bad_both_modalities(ws):
     await send(ws, {"setup": {"model": MODEL,
                               "generationConfig": {"responseModalities": ["AUDIO", "TEXT"]}}})
-    return 1007, INVALID_ARGUMENT
+    return 1007, errors.INVALID_ARGUMENT
 
 
 async def bad_two_kinds(ws):
     await setup(ws)
     await send(ws, {"clientContent": {"turns": []}, "realtimeInput": {"text": "x"}})
-    return 1007, INVALID_ARGUMENT
+    return 1007, errors.INVALID_ARGUMENT
 
 
 async def bad_activity_with_vad(ws):
@@ -96,7 +94,7 @@ async def bad_activity_with_vad(ws):
 async def bad_tool_response_without_id(ws):
     await setup(ws)
     await send(ws, {"toolResponse": {"functionResponses": [{"name": "f", "response": {}}]}})
-    return 1007, INVALID_ARGUMENT
+    return 1007, errors.INVALID_ARGUMENT
 
 
 async def bad_huge_frame(ws):

@@ -8,15 +8,10 @@ import signal
 import socket
 from pathlib import Path
 
-from live_client import LIVE_PATH, recv, reply_text, say, setup, until_turn_complete
 from test_cli import OPENLIVE, Served, run_to_exit
 from websockets.asyncio.client import connect
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from live_client import LIVE_PATH, free_port, recv, reply_text, say, setup, until_turn_complete
 
 
 async def launch_workers(port: int, store: str, workers: int = 2) -> Served:

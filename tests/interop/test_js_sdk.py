@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from openlive.wire import errors
+
 pytestmark = pytest.mark.interop
 
 JS_DIR = Path(__file__).parent / "js"
@@ -139,8 +141,7 @@ async def test_unknown_model_closes_1008(serve):
 async def test_wrong_api_key_closes_1007(serve):
     server = await serve(script=SCRIPT, api_keys=["right-key"])
     result = await run_scenario(server, "rejected-key", "wrong-key")
-    assert result["close"] == {"code": 1007,
-                               "reason": "API key not valid. Please pass a valid API key."}
+    assert result["close"] == {"code": 1007, "reason": errors.API_KEY_INVALID}
     assert result["messages"] == 0
     assert result["connectOutcome"] != "resolved"
 

@@ -14,9 +14,11 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
+from live_client import MODEL, MODEL_NAME
+from openlive.wire.errors import API_KEY_INVALID
+
 pytestmark = pytest.mark.interop
 
-MODEL = "gemini-live-2.5-flash-preview"
 TEXT_ONLY: dict[str, Any] = {"response_modalities": ["TEXT"]}
 TIMEOUT = 10  # seconds for any one test's conversation; a hang fails fast
 
@@ -72,7 +74,7 @@ async def test_text_turn_with_send_client_content(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             assert session.setup_complete is not None  # connect() consumed setupComplete
             await session.send_client_content(
                 turns=types.Content(role="user", parts=[types.Part(text="Hello there")]),
@@ -90,7 +92,7 @@ async def test_realtime_text_input(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_realtime_input(text="realtime hello")
             assert_completed_turn(await collect_turn(session), "You said: realtime hello")
 
@@ -101,7 +103,7 @@ async def test_default_api_version_v1(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl, api_version=None)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "v1"}]})
             assert_completed_turn(await collect_turn(session), "You said: v1")
 
@@ -111,7 +113,7 @@ async def test_no_config_and_models_prefix(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=f"models/{MODEL}") as session:
+        async with client.aio.live.connect(model=MODEL) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "hi"}]})
             assert turn_text(await collect_turn(session)) == "You said: hi"
 
@@ -128,7 +130,7 @@ async def test_tool_call_round_trip(serve, client_ssl):
         "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}},
                        "required": ["city"]}}]}]}
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=config) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=config) as session:
             await session.send_client_content(
                 turns={"role": "user", "parts": [{"text": "What is the weather in Paris?"}]})
             first = await next_message(session)  # a toolCall does not end receive()'s turn
@@ -152,7 +154,7 @@ async def test_tool_call_seen_through_receive(serve, client_ssl):
     }])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_realtime_input(text="weather in Oslo")
             calls, text = [], []
             async for msg in session.receive():
@@ -170,7 +172,7 @@ async def test_client_content_turn_complete_false_then_true(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_client_content(
                 turns={"role": "user", "parts": [{"text": "first part"}]}, turn_complete=False)
             # nothing may be answered for an incomplete turn
@@ -198,7 +200,7 @@ async def test_client_content_history_then_empty_turn_complete(serve, client_ssl
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_client_content(turns=[
                 {"role": "user", "parts": [{"text": "What is the capital of France?"}]},
                 {"role": "model", "parts": [{"text": "Paris"}]},
@@ -219,7 +221,7 @@ async def test_interruption_by_new_client_content(serve, client_ssl):
     ])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "story"}]})
             first = await next_message(session)
             assert first.text == "one "
@@ -240,7 +242,7 @@ async def test_deprecated_session_send(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             # google-genai 3.4 still has it: the wire is
             # {"client_content":{"turns":[...],"turn_complete":true}} (snake_case inside)
             assert hasattr(session, "send"), "google-genai removed the deprecated send()"
@@ -254,7 +256,7 @@ async def test_binary_and_text_server_frames(serve, client_ssl, binary_frames):
     server = await serve(tls=True, binary_frames=binary_frames)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             assert session.setup_complete is not None
             await session.send_client_content(
                 turns={"role": "user", "parts": [{"text": "frames ünïcödé ✓"}]})
@@ -265,7 +267,7 @@ async def test_go_away_is_parsed(serve, client_ssl):
     server = await serve(tls=True, script=[{"match": ".*", "go_away": "10s", "say": "bye"}])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_realtime_input(text="hi")
             messages = await collect_turn(session)
             assert messages[0].go_away is not None
@@ -282,7 +284,7 @@ async def test_scripted_close_1011_raises_api_error(serve, client_ssl):
     ])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "crash"}]})
             with pytest.raises(errors.APIError) as info:
                 await collect_turn(session)
@@ -299,7 +301,7 @@ async def test_reply_then_close(serve, client_ssl):
     client = make_client(server, client_ssl)
     received: list[types.LiveServerMessage] = []
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_realtime_input(text="x")
             with pytest.raises(errors.APIError) as info:
                 async for msg in session.receive():
@@ -324,16 +326,16 @@ async def test_wrong_api_key_raises_1007(serve, client_ssl):
     client = make_client(server, client_ssl, api_key="wrong-key")
     async with asyncio.timeout(TIMEOUT):
         with pytest.raises(errors.APIError) as info:
-            async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY):
+            async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY):
                 pytest.fail("connect() must not succeed with a wrong key")
     assert info.value.code == 1007
-    assert "API key not valid. Please pass a valid API key." in str(info.value)
+    assert API_KEY_INVALID in str(info.value)
 
 
 async def test_right_api_key_is_accepted(serve, client_ssl):
     server = await serve(tls=True, api_keys=["right-key", "other-key"])
     client = make_client(server, client_ssl, api_key="other-key")
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_realtime_input(text="authorised")
             assert turn_text(await collect_turn(session)) == "You said: authorised"

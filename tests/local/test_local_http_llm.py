@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 
+from live_client import free_port
 from openlive.engines.audio.llm import Usage
 from openlive.engines.audio.openai_llm import LLMEndpointError, OpenAILLM
 from openlive.engines.audio.voice_models import VoiceModels
@@ -39,12 +39,6 @@ TOOLS = [{"name": "get_weather", "description": "Current weather for a city",
          {"name": "set_timer", "description": "Start a countdown timer",
           "parameters": {"type": "object", "properties": {"minutes": {"type": "integer"}},
                          "required": ["minutes"]}}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,12 @@ import json
 import pytest
 from websockets.asyncio.client import connect
 
+from live_client import LIVE_PATH, MODEL
 from openlive.engines.local import LocalEngine
 from openlive.engines.local.tools import invalid_arguments
 from openlive.server.app import ServerConfig
 from openlive.server.run import start_server
 
-MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
-PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 TEXT = {"responseModalities": ["TEXT"], "maxOutputTokens": 40, "temperature": 0}
 WEATHER = {"name": "get_weather", "description": "Current weather for a city",
            "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}},
@@ -46,7 +45,7 @@ async def server(engine):
 
 
 async def open_session(server, **setup):
-    ws = await connect(server.ws_url + PATH, max_size=None)
+    ws = await connect(server.ws_url + LIVE_PATH, max_size=None)
     await ws.send(json.dumps({"setup": {"model": MODEL, "generationConfig": TEXT, **setup}}))
     assert "setupComplete" in json.loads(await ws.recv())
     return ws

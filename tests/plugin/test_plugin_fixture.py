@@ -14,10 +14,10 @@ import pytest
 import websockets
 from google.genai import errors, types
 
+from live_client import MODEL, MODEL_NAME
 from openlive.engines.emulator import EmulatorEngine
 from openlive.testing import LiveTestServer, running_live_server, start_live_server
 
-MODEL = "gemini-live-2.5-flash-preview"
 TEXT = {"response_modalities": ["TEXT"]}
 TIMEOUT = 10
 
@@ -25,7 +25,7 @@ TIMEOUT = 10
 async def converse(server: LiveTestServer, *texts: str, api_key: str = "test") -> list[str]:
     replies = []
     client = server.genai_client(api_key=api_key)
-    async with client.aio.live.connect(model=MODEL, config=TEXT) as session:
+    async with client.aio.live.connect(model=MODEL_NAME, config=TEXT) as session:
         for text in texts:
             await session.send_client_content(
                 turns=types.Content(role="user", parts=[types.Part(text=text)]))
@@ -47,7 +47,7 @@ async def test_the_default_engine_is_the_emulator(live_server):
         assert await converse(live_server, "hello") == ["You said: hello"]
         [session] = await live_server.await_closed()
     assert session.kinds() == ["setup", "clientContent"]
-    assert session.setup == {"model": f"models/{MODEL}",
+    assert session.setup == {"model": MODEL,
                              "generationConfig": {"responseModalities": ["TEXT"]}}
     assert session.texts() == ["hello"]
     assert session.replies() == ["You said: hello"]
@@ -88,7 +88,7 @@ async def test_tool_responses_are_observed(live_server):
     config = {"response_modalities": ["TEXT"], "tools": [{"function_declarations": [
         {"name": "get_weather", "parameters": {"type": "OBJECT"}}]}]}
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=config) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=config) as session:
             await session.send_realtime_input(text="weather?")
             text = ""
             async for message in session.receive():  # the tool call, then the reply

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from relay_client import CLIENT_KEY, UPSTREAM_KEY
 
+from live_client import CLIENT_KEY, UPSTREAM_KEY
 from openlive.engines.base import Engine
 from openlive.engines.emulator import EmulatorEngine
 from openlive.engines.emulator.script import parse_rules

@@ -11,10 +11,9 @@ import socket
 import ssl
 
 import aiohttp
-from relay_client import (
+
+from live_client import (
     CLIENT_KEY,
-    CONSTRAINED,
-    LIVE_PATH,
     MODEL,
     UPSTREAM_KEY,
     closed_with,
@@ -26,7 +25,6 @@ from relay_client import (
     setup,
     until_turn_complete,
 )
-
 from openlive.recording import Recorder
 from openlive.wire import errors
 
@@ -46,10 +44,10 @@ def frames(log: list[tuple], direction: str) -> list:
     return [data for _, d, data in log if d == direction]
 
 
-async def direct(chain, path: str = LIVE_PATH):
+async def direct(chain):
     """A connection straight to the upstream, with its key (for comparisons)."""
     ctx = ssl.create_default_context(cafile=chain.tls_cert)
-    return await open_live(chain.upstream, path=path, key=UPSTREAM_KEY, ssl_context=ctx)
+    return await open_live(chain.upstream, key=UPSTREAM_KEY, ssl_context=ctx)
 
 
 # --------------------------------------------------------------------- pass-through
@@ -57,7 +55,7 @@ async def direct(chain, path: str = LIVE_PATH):
 
 async def test_text_turn_frames_pass_byte_for_byte(chain):
     c = await chain()
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     await say(ws, "hello through the relay")
     assert reply_text(await until_turn_complete(ws)) == "You said: hello through the relay"
@@ -77,7 +75,7 @@ async def test_text_turn_frames_pass_byte_for_byte(chain):
 
 async def test_text_frames_option_turns_binary_into_text(chain):
     c = await chain(binary_frames=False)
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     await say(ws, "as text")
     raw = await ws.recv()
@@ -89,7 +87,7 @@ async def test_text_frames_option_turns_binary_into_text(chain):
 async def test_any_model_name_goes_upstream_which_decides(chain):
     c = await chain()
     results = []
-    for ws in (await open_live(c.relay), await direct(c)):
+    for ws in (await open_live(c.relay, key=CLIENT_KEY), await direct(c)):
         await send(ws, {"setup": {"model": "models/no-such-model"}})
         results.append(await closed_with(ws))
     via_relay, straight = results
@@ -99,7 +97,7 @@ async def test_any_model_name_goes_upstream_which_decides(chain):
 
 async def test_upstream_close_code_and_reason_reach_the_client(chain):
     c = await chain(script=GO_AWAY_SCRIPT)
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     await say(ws, "crash now")
     got: list[dict] = []
@@ -109,7 +107,7 @@ async def test_upstream_close_code_and_reason_reach_the_client(chain):
 
 async def test_go_away_is_forwarded(chain):
     c = await chain(script=GO_AWAY_SCRIPT)
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     await say(ws, "bye")
     got = await until_turn_complete(ws)
@@ -120,7 +118,7 @@ async def test_go_away_is_forwarded(chain):
 
 async def test_client_close_code_goes_upstream(chain):
     c = await chain()
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     await ws.close(code=4000, reason="app done")
     await wait_for(lambda: frames(c.upstream_frames, "close"))
@@ -129,7 +127,7 @@ async def test_client_close_code_goes_upstream(chain):
 
 async def test_client_leaving_before_setup_closes_the_upstream(chain):
     c = await chain()
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await wait_for(lambda: frames(c.upstream_frames, "open"))  # dialled in parallel
     await asyncio.sleep(0.2)  # the relay has the upstream socket
     await ws.close()
@@ -140,7 +138,7 @@ async def test_client_leaving_before_setup_closes_the_upstream(chain):
 
 async def test_relay_shutdown_closes_both_sides(chain):
     c = await chain()
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     stopping = asyncio.create_task(c.relay.stop())
     assert await closed_with(ws) == (1001, "server shutting down")
@@ -152,7 +150,7 @@ async def test_relay_shutdown_closes_both_sides(chain):
 async def test_resumption_through_the_relay(chain, caplog):
     caplog.set_level(logging.INFO, logger="openlive")
     c = await chain()
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws, sessionResumption={})
     await say(ws, "remember me")
     assert reply_text(await until_turn_complete(ws)) == "You said: remember me"
@@ -162,20 +160,21 @@ async def test_resumption_through_the_relay(chain, caplog):
         handle = update.get("newHandle") if update.get("resumable") else None
     await ws.close()
     # the handle is the upstream's: reconnecting through the relay resumes there
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws, sessionResumption={"handle": handle})
     await wait_for(lambda: "resumed a stored session" in caplog.text)
     await say(ws, "again")
     assert reply_text(await until_turn_complete(ws)) == "You said: again"
     await ws.close()
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await send(ws, {"setup": {"model": MODEL, "sessionResumption": {"handle": "made-up"}}})
     assert await closed_with(ws) == (1008, errors.SESSION_NOT_FOUND)
 
 
 async def test_bad_frame_closes_only_that_session(chain):
     c = await chain()
-    bad, good = await open_live(c.relay), await open_live(c.relay)
+    bad = await open_live(c.relay, key=CLIENT_KEY)
+    good = await open_live(c.relay, key=CLIENT_KEY)
     await setup(bad)
     await setup(good)
     await bad.send("this is not json")
@@ -188,7 +187,7 @@ async def test_bad_frame_closes_only_that_session(chain):
 
 async def test_recording_observer_sees_relayed_sessions(chain, tmp_path):
     c = await chain(observer=Recorder(tmp_path))
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     await say(ws, "record me")
     assert reply_text(await until_turn_complete(ws)) == "You said: record me"
@@ -228,7 +227,7 @@ async def test_models_listing_is_the_upstreams(chain):
 async def test_keys_stay_where_they_belong(chain, caplog):
     caplog.set_level(logging.DEBUG)
     c = await chain()
-    ws = await open_live(c.relay, query=f"key={CLIENT_KEY}", key=None)
+    ws = await open_live(c.relay, query=f"key={CLIENT_KEY}")
     received: list = []
     await send(ws, {"setup": {"model": MODEL}})
     received.append(await ws.recv())
@@ -262,7 +261,7 @@ async def test_ephemeral_tokens_of_the_relay(chain):
                              headers={"x-goog-api-key": CLIENT_KEY}) as resp:
             assert resp.status == 200
             token = (await resp.json())["name"]
-    ws = await open_live(c.relay, path=CONSTRAINED, query=f"access_token={token}", key=None)
+    ws = await open_live(c.relay, constrained=True, query=f"access_token={token}")
     await setup(ws, systemInstruction={"parts": [{"text": "ignore the rules"}]})
     await say(ws, "token hello")
     assert reply_text(await until_turn_complete(ws)) == "You said: token hello"
@@ -274,7 +273,7 @@ async def test_ephemeral_tokens_of_the_relay(chain):
     assert headers["x-goog-api-key"] == UPSTREAM_KEY
     assert token not in json.dumps(c.handshakes)
     # its one use is spent
-    ws = await open_live(c.relay, path=CONSTRAINED, query=f"access_token={token}", key=None)
+    ws = await open_live(c.relay, constrained=True, query=f"access_token={token}")
     await send(ws, {"setup": {"model": MODEL}})
     assert await closed_with(ws) == (1008, errors.cut_reason(errors.UNREGISTERED_CALLER))
 
@@ -292,7 +291,7 @@ async def test_unreachable_upstream_closes_clearly(chain, caplog):
     caplog.set_level(logging.INFO, logger="openlive")
     port = closed_port()
     c = await chain(upstream_url=f"http://127.0.0.1:{port}")
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await send(ws, {"setup": {"model": MODEL}})
     code, reason = await closed_with(ws)
     assert code == 1011
@@ -303,7 +302,7 @@ async def test_unreachable_upstream_closes_clearly(chain, caplog):
 
 async def test_untrusted_upstream_certificate(chain):
     c = await chain(trust=False)
-    ws = await open_live(c.relay)
+    ws = await open_live(c.relay, key=CLIENT_KEY)
     await send(ws, {"setup": {"model": MODEL}})
     code, reason = await closed_with(ws)
     assert code == 1011 and "TLS certificate" in reason and "--upstream-cafile" in reason

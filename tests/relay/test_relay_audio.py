@@ -12,7 +12,8 @@ import os
 import numpy as np
 import pytest
 import soxr
-from relay_client import open_live, recv
+
+from live_client import CLIENT_KEY, MODEL, open_live, recv
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -20,7 +21,6 @@ from openlive.engines.audio.tts import Synthesizer  # noqa: E402
 from openlive.engines.audio.voice_models import VoiceModels  # noqa: E402
 from openlive.engines.emulator import EmulatorEngine  # noqa: E402
 
-MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
 QUESTION = "What is the weather in Paris?"
 RATE = 16_000
 CHUNK = RATE * 2 * 20 // 1000  # 20 ms of PCM16
@@ -43,7 +43,7 @@ async def test_spoken_question_spoken_answer_through_the_relay(chain, voice_mode
     c = await chain(upstream_engine=EmulatorEngine(voice=voice_models))
     pcm = b"\x00\x00" * (RATE * 3 // 10) + speech(QUESTION) + b"\x00\x00" * (RATE * 9 // 10)
     async with asyncio.timeout(60):
-        ws = await open_live(c.relay)
+        ws = await open_live(c.relay, key=CLIENT_KEY)
         await ws.send(json.dumps({"setup": {
             "model": MODEL, "inputAudioTranscription": {}, "outputAudioTranscription": {},
             "generationConfig": {"responseModalities": ["AUDIO"]}}}))

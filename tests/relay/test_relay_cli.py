@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from relay_client import (
+from live_client import (
     CLIENT_KEY,
     UPSTREAM_KEY,
     open_live,
@@ -25,13 +25,6 @@ _BIN = Path(sys.executable).with_name("openlive")
 OPENLIVE = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "openlive.cli"]
 ENDPOINT = re.compile(r"Live endpoint: (wss?://[^/\s]+)/")
 KEY_ENV = "OPENLIVE_TEST_UPSTREAM_KEY"
-
-
-class _Relay:
-    """What the tests need of a server: its ws_url."""
-
-    def __init__(self, ws_url: str) -> None:
-        self.ws_url = ws_url
 
 
 async def run_to_exit(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -65,7 +58,7 @@ async def test_relay_cli_serves_and_never_logs_the_key(serve, tls_files):
                 line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
                 assert line, "".join(lines)
                 lines.append(line)
-        ws = await open_live(_Relay(m.group(1)))  # type: ignore[arg-type]
+        ws = await open_live(m.group(1), key=CLIENT_KEY)
         await setup(ws)
         await say(ws, "via the relay cli")
         assert reply_text(await until_turn_complete(ws)) == "You said: via the relay cli"

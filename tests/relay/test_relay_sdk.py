@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from google import genai
 from google.genai import errors, types
-from relay_client import CLIENT_KEY
+
+from live_client import CLIENT_KEY, MODEL_NAME
 
 pytestmark = pytest.mark.interop
 
-MODEL = "gemini-live-2.5-flash-preview"
 TEXT_ONLY: dict[str, Any] = {"response_modalities": ["TEXT"]}
 TIMEOUT = 15
 WEATHER = [{"match": r"weather in (?P<city>\w+)",
@@ -40,7 +40,7 @@ async def turn_text(session: Any) -> str:
 async def test_text_turn_and_tool_call(chain):
     c = await chain(script=WEATHER, relay_tls=True)
     async with asyncio.timeout(TIMEOUT):
-        async with sdk_client(c).aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with sdk_client(c).aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             assert session.setup_complete is not None
             await session.send_client_content(
                 turns=types.Content(role="user", parts=[types.Part(text="Hello relay")]))
@@ -62,7 +62,7 @@ async def test_go_away_and_close_codes(chain):
     c = await chain(script=WEATHER, relay_tls=True)
     client = sdk_client(c)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
             await session.send_realtime_input(text="bye")
             messages = [m async for m in session.receive()]
             assert messages[0].go_away is not None and messages[0].go_away.time_left == "9s"
@@ -77,7 +77,7 @@ async def test_go_away_and_close_codes(chain):
         assert "models/no-such-model is not found for API version v1beta" in str(info.value)
         with pytest.raises(errors.APIError) as info:
             async with sdk_client(c, api_key="not-a-relay-key").aio.live.connect(
-                    model=MODEL, config=TEXT_ONLY):
+                    model=MODEL_NAME, config=TEXT_ONLY):
                 pytest.fail("the relay refuses a key it does not know")
         assert info.value.code == 1007
 
@@ -88,7 +88,7 @@ async def test_resumption(chain):
     config = {**TEXT_ONLY, "session_resumption": {}}
     handle = None
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL, config=config) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=config) as session:
             await session.send_realtime_input(text="first")
             assert await turn_text(session) == "You said: first"
             async for msg in session.receive():
@@ -98,7 +98,7 @@ async def test_resumption(chain):
                     break
         assert handle
         resumed = {**TEXT_ONLY, "session_resumption": {"handle": handle}}
-        async with client.aio.live.connect(model=MODEL, config=resumed) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=resumed) as session:
             await session.send_realtime_input(text="second")
             assert await turn_text(session) == "You said: second"
         stored = await c.upstream.live.store.load_session(handle, 0.0)

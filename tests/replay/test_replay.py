@@ -13,12 +13,12 @@ import time
 import pytest
 from google.genai import errors, types
 
+from live_client import MODEL
 from openlive.engines.options import EngineOptionError, add_engine_arguments, build_engine
 from openlive.engines.replay import DIVERGED, ReplayEngine
 from openlive.recording import Recorder, read_recording
 from openlive.testing import LiveTestServer, start_live_server
 
-MODEL = "gemini-live-2.5-flash-preview"
 CONFIG = {"response_modalities": ["TEXT"], "session_resumption": {},
           "tools": [{"function_declarations": [{"name": "get_weather"}]}]}
 SCRIPT = [{"match": r"weather in (?P<city>\w+)", "delay": 0.2,

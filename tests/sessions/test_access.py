@@ -9,25 +9,28 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sessions_client import (
-    ServeProcess,
-    closed_with,
-    open_ws,
-    reply_text,
-    send,
-    start,
-    turn,
-)
 from websockets.exceptions import InvalidStatus
 
+from live_client import (
+    MODEL,
+    MODEL_NAME,
+    ServeProcess,
+    closed_with,
+    open_live,
+    reply_text,
+    send,
+    setup,
+    turn,
+)
 from openlive.session.limits import Limits
+from openlive.wire import errors
 
 EXHAUSTED = (1011, "Resource has been exhausted (e.g. check quota).")
 
 
 async def refused(server: Any, query: str) -> tuple[int, str]:
-    ws = await open_ws(server.ws_url, query=query)
-    await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
+    ws = await open_live(server, query=query)
+    await send(ws, {"setup": {"model": MODEL}})
     return await closed_with(ws)
 
 
@@ -38,11 +41,10 @@ async def test_keys_from_flag_env_and_file(tmp_path) -> None:
         async with ServeProcess("--api-key", "flag-key", "--keys-file", str(keys),
                                 env={"OPENLIVE_API_KEYS": "env-a,env-b"}) as server:
             for key in ("flag-key", "env-b", "file-key-1", "file-key-2"):
-                ws = await open_ws(server.ws_url, query=f"key={key}")
-                await start(ws)
+                ws = await open_live(server, query=f"key={key}")
+                await setup(ws)
                 await ws.close()
-            assert await refused(server, "key=file-key-3") == (
-                1007, "API key not valid. Please pass a valid API key.")
+            assert await refused(server, "key=file-key-3") == (1007, errors.API_KEY_INVALID)
         log = "".join(server.log)
         for secret in ("flag-key", "env-b", "file-key-1", "file-key-3"):
             assert secret not in log  # keys are never logged
@@ -51,16 +53,16 @@ async def test_keys_from_flag_env_and_file(tmp_path) -> None:
 async def test_per_key_concurrent_sessions(serve) -> None:
     server = await serve(api_keys=["a", "b"], max_sessions_per_key=2, limits=Limits.none())
     async with asyncio.timeout(10):
-        open_a = [await open_ws(server.ws_url, query="key=a") for _ in range(2)]
+        open_a = [await open_live(server, query="key=a") for _ in range(2)]
         for ws in open_a:
-            await start(ws)
+            await setup(ws)
         assert await refused(server, "key=a") == EXHAUSTED
-        other = await open_ws(server.ws_url, query="key=b")  # another key is not affected
-        await start(other)
+        other = await open_live(server, query="key=b")  # another key is not affected
+        await setup(other)
         await open_a[0].close()
         await asyncio.sleep(0.1)
-        again = await open_ws(server.ws_url, query="key=a")
-        await start(again)  # a slot was freed
+        again = await open_live(server, query="key=a")
+        await setup(again)  # a slot was freed
         for ws in (open_a[1], other, again):
             await ws.close()
 
@@ -69,8 +71,8 @@ async def test_per_key_starts_per_minute(serve) -> None:
     server = await serve(api_keys=["a"], max_starts_per_minute=2, limits=Limits.none())
     async with asyncio.timeout(10):
         for _ in range(2):
-            ws = await open_ws(server.ws_url, query="key=a")
-            await start(ws)
+            ws = await open_live(server, query="key=a")
+            await setup(ws)
             await ws.close()
         assert await refused(server, "key=a") == EXHAUSTED
 
@@ -78,14 +80,14 @@ async def test_per_key_starts_per_minute(serve) -> None:
 async def test_origin_allowlist_and_cors(serve) -> None:
     server = await serve(allow_origins=["https://app.example"])
     async with asyncio.timeout(10):
-        ws = await open_ws(server.ws_url, origin="https://app.example")
-        await start(ws)
+        ws = await open_live(server, origin="https://app.example")
+        await setup(ws)
         assert reply_text(await turn(ws, "from the browser")) == "You said: from the browser"
         await ws.close()
-        ws = await open_ws(server.ws_url)  # no Origin: not a browser, allowed
+        ws = await open_live(server)  # no Origin: not a browser, allowed
         await ws.close()
         with pytest.raises(InvalidStatus) as info:
-            await open_ws(server.ws_url, origin="https://evil.example")
+            await open_live(server, origin="https://evil.example")
         assert info.value.response.status_code == 403
         async with aiohttp.ClientSession() as http:
             async with http.options(f"{server.http_url}/v1alpha/auth_tokens", headers={
@@ -119,12 +121,12 @@ async def test_cors_open_by_default(serve) -> None:
 @pytest.mark.interop
 async def test_python_sdk_session_resumption(serve, client_ssl) -> None:
     from google import genai
-    from google.genai import errors, types
+    from google.genai import errors as genai_errors
+    from google.genai import types
     server = await serve(tls=True, limits=Limits.none())
     client = genai.Client(api_key="k", http_options={
         "base_url": server.http_url, "api_version": "v1beta",
         "async_client_args": {"ssl": client_ssl}})
-    model = "gemini-live-2.5-flash-preview"
 
     async def turn_and_handle(session: Any, text: str) -> tuple[str, str | None]:
         await session.send_client_content(turns=types.Content(
@@ -142,20 +144,20 @@ async def test_python_sdk_session_resumption(serve, client_ssl) -> None:
     async with asyncio.timeout(20):
         config = types.LiveConnectConfig(response_modalities=["TEXT"],
                                          session_resumption=types.SessionResumptionConfig())
-        async with client.aio.live.connect(model=model, config=config) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=config) as session:
             reply, handle = await turn_and_handle(session, "first connection")
         assert reply == "You said: first connection" and handle
         config = types.LiveConnectConfig(
             response_modalities=["TEXT"],
             session_resumption=types.SessionResumptionConfig(handle=handle))
-        async with client.aio.live.connect(model=model, config=config) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=config) as session:
             reply, _ = await turn_and_handle(session, "second connection")
         assert reply == "You said: second connection"
         config = types.LiveConnectConfig(
             response_modalities=["TEXT"],
             session_resumption=types.SessionResumptionConfig(handle="stale-handle"))
-        with pytest.raises(errors.APIError) as info:
-            async with client.aio.live.connect(model=model, config=config):
+        with pytest.raises(genai_errors.APIError) as info:
+            async with client.aio.live.connect(model=MODEL_NAME, config=config):
                 pass
         assert info.value.code == 1008
-        assert "BidiGenerateContent session not found" in str(info.value)
+        assert errors.SESSION_NOT_FOUND in str(info.value)

@@ -8,21 +8,22 @@ import json
 import sys
 
 import aiohttp
-from sessions_client import (
-    CONSTRAINED,
-    UNREGISTERED,
+
+from live_client import (
+    MODEL,
     WEATHER,
     ServeProcess,
     closed_with,
     handles,
-    open_ws,
+    open_live,
     reply_text,
     resumable_turn,
     send,
-    start,
+    setup,
     until,
     until_handle,
 )
+from openlive.wire import errors
 
 KEY = "store-key"
 
@@ -40,8 +41,8 @@ async def test_sqlite_store_survives_a_restart(tmp_path) -> None:
     args = ("--store", f"sqlite:{db}", "--api-key", KEY)
     async with asyncio.timeout(40):
         async with ServeProcess(*args) as first:
-            ws = await open_ws(first.ws_url, query=f"key={KEY}")
-            await start(ws, sessionResumption={})
+            ws = await open_live(first, query=f"key={KEY}")
+            await setup(ws, sessionResumption={})
             msgs = await resumable_turn(ws, "before the restart")
             [handle] = handles(msgs)
             await ws.close()
@@ -58,24 +59,25 @@ async def test_sqlite_store_survives_a_restart(tmp_path) -> None:
         assert offline_token.startswith("auth_tokens/")
         async with ServeProcess(*args) as second:
             assert second.port  # a new process, maybe a new port
-            ws = await open_ws(second.ws_url, query=f"key={KEY}")
-            await start(ws, sessionResumption={"handle": handle})
+            ws = await open_live(second, query=f"key={KEY}")
+            await setup(ws, sessionResumption={"handle": handle})
             msgs = await resumable_turn(ws, "after the restart")
             assert reply_text(msgs) == "You said: after the restart"
             usage = next(m for m in msgs if "usageMetadata" in m)["usageMetadata"]
             assert usage["promptTokenCount"] > 10  # the earlier turn is in the prompt
             await ws.close()
-            ws = await open_ws(second.ws_url, CONSTRAINED, query=f"access_token={token}")
-            await start(ws)  # the token minted before the restart still works
+            ws = await open_live(second, constrained=True, query=f"access_token={token}")
+            await setup(ws)  # the token minted before the restart still works
             await ws.close()
             for _ in range(2):  # uses 0: unlimited
-                ws = await open_ws(second.ws_url, CONSTRAINED,
-                                   query=f"access_token={offline_token}")
-                await start(ws)
+                ws = await open_live(second, constrained=True,
+                                     query=f"access_token={offline_token}")
+                await setup(ws)
                 await ws.close()
-            ws = await open_ws(second.ws_url, query=f"key={KEY}")
-            await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+            ws = await open_live(second, query=f"key={KEY}")
+            await send(ws, {"setup": {"model": MODEL,
                                       "sessionResumption": {"handle": "unknown"}}})
+            # Google's exact text, checked literally here only (elsewhere: errors.SESSION_NOT_FOUND)
             assert await closed_with(ws) == (1008, "BidiGenerateContent session not found")
 
 
@@ -86,24 +88,25 @@ async def test_redis_store_shared_by_two_server_processes(redis_url, tmp_path) -
     async with asyncio.timeout(40):
         async with ServeProcess(*args) as a, ServeProcess(*args) as b:
             assert a.port != b.port
-            ws = await open_ws(a.ws_url, query=f"key={KEY}")
-            [handle] = handles(await start(ws, sessionResumption={}))
+            ws = await open_live(a, query=f"key={KEY}")
+            [handle] = handles(await setup(ws, sessionResumption={}))
             await send(ws, {"clientContent": {"turns": [{"role": "user", "parts": [
                 {"text": "weather in Oslo"}]}], "turnComplete": True}})
             call = (await until(ws, "toolCall"))[-1]["toolCall"]["functionCalls"][0]
             await ws.close()  # dropped on process a with the tool call pending
             await asyncio.sleep(0.3)
-            ws = await open_ws(b.ws_url, query=f"key={KEY}")
-            await start(ws, sessionResumption={"handle": handle})
+            ws = await open_live(b, query=f"key={KEY}")
+            await setup(ws, sessionResumption={"handle": handle})
             await send(ws, {"toolResponse": {"functionResponses": [
                 {"id": call["id"], "name": call["name"], "response": {"summary": "cold"}}]}})
             msgs = await until_handle(ws)
             assert reply_text(msgs) == "It is cold in Oslo."
             await ws.close()
             token = await mint(a, {"uses": 1})
-            ws = await open_ws(b.ws_url, CONSTRAINED, query=f"access_token={token}")
-            await start(ws)  # minted on a, spent on b...
+            ws = await open_live(b, constrained=True, query=f"access_token={token}")
+            await setup(ws)  # minted on a, spent on b...
             await ws.close()
-            ws = await open_ws(a.ws_url, CONSTRAINED, query=f"access_token={token}")
-            await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
-            assert (await closed_with(ws))[0] == UNREGISTERED  # ...so spent for a too
+            ws = await open_live(a, constrained=True, query=f"access_token={token}")
+            await send(ws, {"setup": {"model": MODEL}})
+            assert await closed_with(ws) == (  # ...so spent for a too
+                1008, errors.cut_reason(errors.UNREGISTERED_CALLER))

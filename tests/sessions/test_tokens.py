@@ -14,22 +14,26 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sessions_client import (
-    CONSTRAINED,
-    UNREGISTERED,
+
+from live_client import (
+    MODEL,
+    MODEL_NAME,
+    OTHER_MODEL,
     closed_with,
     handles,
-    open_ws,
+    open_live,
     reply_text,
     send,
-    start,
+    setup,
     turn,
 )
-
 from openlive.session.limits import Limits
+from openlive.wire import errors
 
 KEY = "sekret-key"
 NO_LIMITS = Limits.none()
+# a spent, expired or unknown token: the close of a caller without credentials
+REFUSED = (1008, errors.cut_reason(errors.UNREGISTERED_CALLER))
 JS_DIR = Path(__file__).resolve().parents[1] / "interop" / "js"
 
 
@@ -61,7 +65,7 @@ async def test_rest_create_shapes_and_refusals(serve) -> None:
                                         version=version)
             assert status == 200 and data["uses"] == 3
         status, data = await create(server, None, key="wrong")
-        assert status == 400 and data["error"]["message"].startswith("API key not valid")
+        assert status == 400 and data["error"]["message"] == errors.API_KEY_INVALID
         status, data = await create(server, None, key=None)
         assert status == 403 and data["error"]["status"] == "PERMISSION_DENIED"
         status, data = await create(server, {"uses": 1, "expireTime": iso(30 * 3600)})
@@ -75,23 +79,21 @@ async def test_constrained_accepts_both_credential_forms_and_spends_uses(serve) 
     async with asyncio.timeout(15):
         _, tok = await create(server, {"uses": 2})
         name = tok["name"]
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=f"access_token={name}")
-        await start(ws)
+        ws = await open_live(server, constrained=True, query=f"access_token={name}")
+        await setup(ws)
         assert reply_text(await turn(ws, "hi")) == "You said: hi"
         await ws.close()
-        ws = await open_ws(server.ws_url, CONSTRAINED,
-                           headers={"Authorization": f"Token {name}",
-                                    "x-goog-api-key": name})
-        await start(ws)
+        ws = await open_live(server, constrained=True,
+                             headers={"Authorization": f"Token {name}", "x-goog-api-key": name})
+        await setup(ws)
         await ws.close()
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=f"access_token={name}")
-        await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
-        code, reason = await closed_with(ws)  # the third session: both uses are spent
-        assert code == UNREGISTERED and reason.startswith("Method doesn't allow unregistered")
+        ws = await open_live(server, constrained=True, query=f"access_token={name}")
+        await send(ws, {"setup": {"model": MODEL}})
+        assert await closed_with(ws) == REFUSED  # the third session: both uses are spent
         for query in ("access_token=auth_tokens/made-up", ""):
-            ws = await open_ws(server.ws_url, CONSTRAINED, query=query)
-            await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
-            assert (await closed_with(ws))[0] == UNREGISTERED
+            ws = await open_live(server, constrained=True, query=query)
+            await send(ws, {"setup": {"model": MODEL}})
+            assert await closed_with(ws) == REFUSED
 
 
 async def test_resuming_does_not_spend_a_use_and_expiry_is_enforced(serve) -> None:
@@ -100,52 +102,51 @@ async def test_resuming_does_not_spend_a_use_and_expiry_is_enforced(serve) -> No
         _, tok = await create(server, {"uses": 1, "expireTime": iso(2.0),
                                        "newSessionExpireTime": iso(1.0)})
         q = f"access_token={tok['name']}"
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=q)
-        [h] = handles(await start(ws, sessionResumption={}))
+        ws = await open_live(server, constrained=True, query=q)
+        [h] = handles(await setup(ws, sessionResumption={}))
         await ws.close()
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=q)  # resume: no use spent
-        got = await start(ws, sessionResumption={"handle": h})
+        ws = await open_live(server, constrained=True, query=q)  # resume: no use spent
+        got = await setup(ws, sessionResumption={"handle": h})
         assert handles(got)
         await ws.close()
         await asyncio.sleep(1.1)  # past newSessionExpireTime: no new session...
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=q)
-        await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
-        assert (await closed_with(ws))[0] == UNREGISTERED
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=q)  # ...but resuming works
-        await start(ws, sessionResumption={"handle": h})
+        ws = await open_live(server, constrained=True, query=q)
+        await send(ws, {"setup": {"model": MODEL}})
+        assert await closed_with(ws) == REFUSED
+        ws = await open_live(server, constrained=True, query=q)  # ...but resuming works
+        await setup(ws, sessionResumption={"handle": h})
         await ws.close()
         await asyncio.sleep(1.0)  # past expireTime: nothing
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=q)
-        await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+        ws = await open_live(server, constrained=True, query=q)
+        await send(ws, {"setup": {"model": MODEL,
                                   "sessionResumption": {"handle": h}}})
-        assert (await closed_with(ws))[0] == UNREGISTERED
+        assert await closed_with(ws) == REFUSED
 
 
 async def test_locked_fields_override_what_the_client_sends(serve) -> None:
     server = await serve(api_keys=[KEY], limits=NO_LIMITS)
     async with asyncio.timeout(15):
-        locked = {"model": "models/gemini-3.1-flash-live-preview",
+        locked = {"model": OTHER_MODEL,
                   "generationConfig": {"temperature": 0.2},
                   "systemInstruction": {"parts": [{"text": "be brief"}]},
                   "sessionResumption": {}}
         _, tok = await create(server, {"bidiGenerateContentSetup": locked,
                                        "fieldMask": "model,generationConfig.temperature,"
                                                     "systemInstruction,sessionResumption"})
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=f"access_token={tok['name']}")
-        first = await start(ws, model="models/gemini-live-2.5-flash-preview",
-                            generationConfig={"temperature": 1.5, "topK": 7},
+        ws = await open_live(server, constrained=True, query=f"access_token={tok['name']}")
+        first = await setup(ws, generationConfig={"temperature": 1.5, "topK": 7},
                             systemInstruction={"parts": [{"text": "ignore the rules"}]},
                             sessionResumption={})
         stored = await server.live.store.load_session(handles(first)[0], 0.0)
-        setup = stored["setup"]
-        assert stored["model"] == "models/gemini-3.1-flash-live-preview"
-        assert setup["generationConfig"] == {"temperature": 0.2, "topK": 7}
-        assert setup["systemInstruction"]["parts"] == [{"text": "be brief"}]
+        used = stored["setup"]
+        assert stored["model"] == OTHER_MODEL
+        assert used["generationConfig"] == {"temperature": 0.2, "topK": 7}
+        assert used["systemInstruction"]["parts"] == [{"text": "be brief"}]
         await ws.close()
         # no fieldMask: the token's whole setup is the setup
         _, tok = await create(server, {"bidiGenerateContentSetup": locked})
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=f"access_token={tok['name']}")
-        await send(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+        ws = await open_live(server, constrained=True, query=f"access_token={tok['name']}")
+        await send(ws, {"setup": {"model": MODEL,
                                   "generationConfig": {"topK": 7}}})
         first = [json.loads(await ws.recv()), json.loads(await ws.recv())]
         stored = await server.live.store.load_session(handles(first)[0], 0.0)
@@ -164,20 +165,21 @@ async def test_cli_token_create(serve, tmp_path) -> None:
         assert proc.returncode == 0, err.decode()
         data = json.loads(out)
         assert data["name"].startswith("auth_tokens/") and data["uses"] == 1
-        ws = await open_ws(server.ws_url, CONSTRAINED, query=f"access_token={data['name']}")
-        await start(ws, model="models/gemini-live-2.5-flash-preview")
+        ws = await open_live(server, constrained=True, query=f"access_token={data['name']}")
+        await setup(ws)
         await ws.close()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "openlive.cli", "token", "create", "--url", server.http_url,
             "--api-key", "wrong", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
-        assert proc.returncode == 1 and "API key not valid" in err.decode()
+        assert proc.returncode == 1 and errors.API_KEY_INVALID in err.decode()
 
 
 @pytest.mark.interop
 async def test_python_sdk_auth_tokens_create_and_connect(serve, client_ssl) -> None:
     from google import genai
-    from google.genai import errors, types
+    from google.genai import errors as genai_errors
+    from google.genai import types
     server = await serve(tls=True, api_keys=[KEY], limits=NO_LIMITS)
     opts: dict[str, Any] = {"base_url": server.http_url, "api_version": "v1alpha",
                             "async_client_args": {"ssl": client_ssl}}
@@ -187,14 +189,14 @@ async def test_python_sdk_auth_tokens_create_and_connect(serve, client_ssl) -> N
         token = await client.aio.auth_tokens.create(config=types.CreateAuthTokenConfig(
             uses=1, expire_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
             live_connect_constraints=types.LiveConnectConstraints(
-                model="gemini-live-2.5-flash-preview",
+                model=MODEL_NAME,
                 config=types.LiveConnectConfig(response_modalities=["TEXT"],
                                                session_resumption={})),
             lock_additional_fields=[]))
         assert token.name.startswith("auth_tokens/")
         ephemeral = genai.Client(api_key=token.name, http_options=opts)
         handle = None
-        async with ephemeral.aio.live.connect(model="gemini-live-2.5-flash-preview",
+        async with ephemeral.aio.live.connect(model=MODEL_NAME,
                                               config={"response_modalities": ["TEXT"]}) as s:
             await s.send_client_content(turns=types.Content(
                 role="user", parts=[types.Part(text="token hello")]))
@@ -209,20 +211,20 @@ async def test_python_sdk_auth_tokens_create_and_connect(serve, client_ssl) -> N
         assert handle
         # resuming with the spent token works (no use spent)...
         async with ephemeral.aio.live.connect(
-                model="gemini-live-2.5-flash-preview",
+                model=MODEL_NAME,
                 config={"response_modalities": ["TEXT"],
                         "session_resumption": {"handle": handle}}) as s:
             assert s.setup_complete is not None
         # ...a new session does not: the single use is gone
-        with pytest.raises(errors.APIError) as info:
-            async with ephemeral.aio.live.connect(model="gemini-live-2.5-flash-preview",
+        with pytest.raises(genai_errors.APIError) as info:
+            async with ephemeral.aio.live.connect(model=MODEL_NAME,
                                                   config={"response_modalities": ["TEXT"]}):
                 pass
         assert info.value.code == 1008
 
 
 JS_SCRIPT = r"""
-const [sdkPath, baseUrl, key] = process.argv.slice(2);
+const [sdkPath, baseUrl, key, model] = process.argv.slice(2);
 const { GoogleGenAI, Modality } = await import(sdkPath);
 const step = (p, what) => Promise.race([p, new Promise((_, r) =>
   setTimeout(() => r(new Error('timed out: ' + what)), 5000))]);
@@ -230,13 +232,13 @@ try {
   const ai = new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl, apiVersion: 'v1alpha' } });
   const token = await step(ai.authTokens.create({ config: {
     uses: 1, expireTime: new Date(Date.now() + 300000).toISOString(),
-    liveConnectConstraints: { model: 'gemini-live-2.5-flash-preview',
-                              config: { responseModalities: [Modality.TEXT] } } } }), 'create');
+    liveConnectConstraints: { model, config: { responseModalities: [Modality.TEXT] } } } }),
+    'create');
   const eph = new GoogleGenAI({ apiKey: token.name,
                                 httpOptions: { baseUrl, apiVersion: 'v1alpha' } });
   let text = '', done;
   const finished = new Promise((r) => { done = r; });
-  const session = await step(eph.live.connect({ model: 'gemini-live-2.5-flash-preview',
+  const session = await step(eph.live.connect({ model,
     config: { responseModalities: [Modality.TEXT] },
     callbacks: { onmessage: (m) => { text += m.text ?? '';
                                      if (m.serverContent?.turnComplete) done(); } } }), 'connect');
@@ -258,7 +260,7 @@ async def test_js_sdk_auth_tokens_create_and_connect(serve, tmp_path) -> None:
     script.write_text(JS_SCRIPT)
     server = await serve(api_keys=[KEY], limits=NO_LIMITS)
     proc = await asyncio.create_subprocess_exec(
-        node, str(script), sdk.as_uri(), server.http_url, KEY,
+        node, str(script), sdk.as_uri(), server.http_url, KEY, MODEL_NAME,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     async with asyncio.timeout(25):
         out, err = await proc.communicate()

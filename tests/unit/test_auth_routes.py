@@ -86,6 +86,7 @@ def test_right_key_passes():
 def test_wrong_key_is_api_key_invalid(given):
     err = KeyChecker(["k1", "k2"]).check(Credentials(api_key=given))
     assert err is not None
+    # Google's exact text, checked literally here only (elsewhere: errors.API_KEY_INVALID)
     assert (err.code, err.reason) == (1007, "API key not valid. Please pass a valid API key.")
 
 
@@ -93,6 +94,7 @@ def test_missing_key_is_unregistered_caller():
     err = KeyChecker(["k1"]).check(Credentials())
     assert err is not None and err.code == 1008
     assert err.reason == errors.cut_reason(errors.UNREGISTERED_CALLER)
+    # Google's text, checked literally here only (elsewhere: errors.UNREGISTERED_CALLER)
     assert err.reason.startswith("Method doesn't allow unregistered callers")
     assert len(err.reason.encode()) <= 123
 

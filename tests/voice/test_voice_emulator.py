@@ -11,10 +11,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from live_client import LIVE_PATH, MODEL
 from openlive.engines.emulator import EmulatorEngine
 
-PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
 QUESTION = "What is the weather in Paris?"
 CHUNK_MS = 20
 
@@ -25,7 +24,7 @@ async def emulator(serve_engine, voice_models):
 
 
 async def open_session(server, **setup):
-    ws = await connect(server.ws_url + PATH, max_size=None)
+    ws = await connect(server.ws_url + LIVE_PATH, max_size=None)
     await ws.send(json.dumps({"setup": {"model": MODEL, **setup}}))
     assert "setupComplete" in json.loads(await ws.recv())
     return ws

@@ -3,11 +3,10 @@ background), so that the first utterance of `openlive serve`'s emulator does not
 
 from __future__ import annotations
 
+from live_client import MODEL
 from openlive.engines.audio.voice_models import VoiceModels
 from openlive.engines.emulator import EmulatorEngine
 from openlive.wire.setup import Setup
-
-MODEL = "models/gemini-live-2.5-flash-preview"
 
 
 def setup(**fields) -> Setup:
