@@ -12,13 +12,14 @@ import wave
 import numpy as np
 import pytest
 
+from live_client import MODEL
 from openlive.engines.replay.script import audio_seconds, load_recording
 from openlive.recording import Recorder, read_recording
 from openlive.recording.recorder import client_audio, server_audio
 from openlive.wire.errors import LiveError
 from openlive.wire.pcm import PCM_RATES, pcm_rate, pcm_rate_or_none
 
-SETUP = {"setup": {"model": "models/gemini-live-2.5-flash-preview"}}
+SETUP = {"setup": {"model": MODEL}}
 
 
 def pcm(seconds: float, rate: int, hz: float = 440) -> bytes:

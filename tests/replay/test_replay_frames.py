@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
+from live_client import MODEL
 from openlive.engines.replay import ReplayEngine
 from openlive.testing import start_live_server
 
-SETUP = {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+SETUP = {"setup": {"model": MODEL,
                    "generationConfig": {"responseModalities": ["TEXT"]},
                    "sessionResumption": {}}}
 HELLO = {"clientContent": {"turns": [{"role": "user", "parts": [{"text": "hello"}]}],

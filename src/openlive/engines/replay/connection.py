@@ -35,11 +35,12 @@ log = logging.getLogger("openlive.replay")
 #: real protocol error; 409 as in HTTP's Conflict). docs/recording.md.
 DIVERGED = 4409
 _EPSILON = 1e-6  # seconds of audio: rounding between chunkings of the same stream
-# A recorded message due this soon (seconds) is sent at once, with the one before it: the
-# recorded server sent them together (a sleep between them would let a client that closes
-# on the first, e.g. on turnComplete, end the session before the second: the recording
-# holds it, the replay would not). Never more than this early; the lag never accumulates.
-_SOON = 0.005
+# Recorded messages within this span (recorded seconds) of a burst's first one are one
+# burst, sent together when the first is due: the recorded server sent them together (a
+# sleep between them would let a client that closes on the first, e.g. on turnComplete, end
+# the session before the next: the recording holds it, the replay would not). The span is
+# bounded, so no message goes out more than this early, however long a run of small gaps.
+_BURST = 0.005
 
 
 def encode_replayed(message: dict) -> bytes:
@@ -233,12 +234,14 @@ class ReplayConnection:
                 position = step.audio_at
                 t0 = await self._until(lambda: self._audio_time(position))  # noqa: B023
             self.steps_started = k = k + 1
+            burst: float | None = None  # the recorded offset of the burst's first message
             for offset, message in step.replies:
-                if speed:
+                if speed and (burst is None or offset - burst > _BURST):
+                    burst = offset  # a new burst: wait until it is due
                     delay = t0 + offset / speed - time.monotonic()
-                    if delay > _SOON:  # else sent now, with what came before it
+                    if delay > 0:
                         await asyncio.sleep(delay)
-                await self._send(message)
+                await self._send(message)  # returns without yielding: a burst goes out whole
         close = self.lead.close
         if close is not None:
             await self.close(int(close["code"]), close.get("reason") or "")
