@@ -10,12 +10,15 @@ close frame holds. It implements no protocol rule (those are in :mod:`openlive.s
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .session.admission import Gate
 from .wire.errors import cut_reason
+from .wire.setup import Setup
 
 log = logging.getLogger("openlive.connection")
 
@@ -78,3 +81,19 @@ class WebSocketEdge:
         self.close_reason = cut_reason(reason)
         if not self.ws.closed:
             await self.ws.close(code=code, message=self.close_reason.encode("utf-8"))
+
+
+async def admit_first_frame(gate: Gate, frame: str | bytes, store: Any) -> Setup | None:
+    """The admission rules for an edge that runs no session core (the relay, the replay),
+    at the client's first frame: the deferred credential error; with an ephemeral token,
+    the setup parsed and constrained, and one use spent unless it resumes (LiveError to
+    refuse). Returns the constrained setup with a token, None without one (the frame is
+    then judged by whoever answers it)."""
+    gate.first_frame()
+    if gate.token is None:
+        return None
+    setup = gate.setup_of(frame)
+    if gate.token_use_needed(setup):
+        spent = await store.spend_token(*gate.spend_args())
+        gate.token_spent(spent, time.time())
+    return setup

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +26,7 @@ import aiohttp
 from aiohttp import WSMsgType
 
 from ...session.admission import Gate
-from ...websocket_edge import WebSocketEdge
+from ...websocket_edge import WebSocketEdge, admit_first_frame
 from ...wire.errors import INTERNAL, LiveError
 from .upstream import Upstream
 
@@ -106,18 +105,12 @@ class RelayConnection:
     # ------------------------------------------------------------ the first frame
 
     async def _admit(self, frame: str | bytes) -> str | bytes:
-        """The setup to send upstream, by the session core's admission rules
-        (:class:`openlive.session.admission.Gate`). Without a token: the frame as it came
-        (the upstream judges it). With one: parsed, constrained by the token, one use spent
-        (not when resuming), re-encoded."""
-        gate = self.gate
-        gate.first_frame()
-        if gate.token is None:
+        """The setup to send upstream, by the shared admission rules
+        (:func:`openlive.websocket_edge.admit_first_frame`). Without a token: the frame as
+        it came (the upstream judges it). With one: constrained by the token, re-encoded."""
+        setup = await admit_first_frame(self.gate, frame, self.store)
+        if setup is None:
             return frame
-        setup = gate.setup_of(frame)
-        if gate.token_use_needed(setup):
-            spent = await self.store.spend_token(*gate.spend_args())
-            gate.token_spent(spent, time.time())
         return json.dumps({"setup": setup.to_json_dict()}, separators=(",", ":"))
 
     # --------------------------------------------------------------- the upstream

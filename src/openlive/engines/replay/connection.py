@@ -23,7 +23,7 @@ from typing import Any
 
 from ...recording.describe import describe, shorten
 from ...session.admission import Gate
-from ...websocket_edge import WebSocketEdge
+from ...websocket_edge import WebSocketEdge, admit_first_frame
 from ...wire.errors import INTERNAL, LiveError
 from .script import Recording, audio_seconds, first_difference, normalise, split_setup
 from .source import ReplaySource
@@ -60,10 +60,11 @@ def _kind(message: dict) -> str:
 
 class ReplayConnection:
     def __init__(self, source: ReplaySource, edge: WebSocketEdge, gate: Gate, *,
-                 api_version: str, **_: Any) -> None:
+                 api_version: str, store: Any) -> None:
         self.source = source  # the recordings, the speed, the handles issued
         self.edge = edge  # frames in and out (the server's observer sees them there)
-        self.gate = gate
+        self.gate = gate  # the core's admission rules: credentials, token uses and expiry
+        self.store = store  # where the token's uses are counted
         self.api_version = api_version
         self.label = edge.label
         self.candidates: list[Recording] = []
@@ -89,6 +90,8 @@ class ReplayConnection:
         try:
             async for frame in self.edge.frames():
                 try:
+                    if self._sender is None:  # the first frame: admitted as by the core
+                        await admit_first_frame(self.gate, frame, self.store)
                     self._receive(frame)
                 except LiveError as exc:
                     await self.close(exc.code, exc.reason)
@@ -110,8 +113,6 @@ class ReplayConnection:
 
     def _receive(self, frame: str | bytes) -> None:
         now = time.monotonic()
-        if self._sender is None:
-            self.gate.first_frame()  # a bad credential is refused now, as Google does
         try:
             message: Any = json.loads(frame)
         except ValueError:
