@@ -197,7 +197,7 @@ async def test_replay_captured_sessions(serve, binary_frames):
 
 async def test_replayed_flow_answers_each_turn(serve):
     """The Python flow capture turn by turn: the emulator echoes each user turn, and the
-    turnComplete:false + turnComplete:true pair is answered once with the user text."""
+    turnComplete:false + turnComplete:true pair is answered once."""
     server = await serve()
     (name, raw_path, frames), = [c for c in CONNECTIONS if c[0].startswith("py-flow-text#")]
     async with asyncio.timeout(TIMEOUT):
@@ -220,4 +220,7 @@ async def test_replayed_flow_answers_each_turn(serve):
                 answers.append(text)
         finally:
             await ws.close()
-    assert answers == ["You said: Hello there", "You said: My name is Ann."]
+    # the history pair ("My name is Ann." answered by "Hi Ann.") leaves nothing unanswered:
+    # the turnComplete starts a turn with no new user text (issue 12's seeded-history bug
+    # echoed the old question)
+    assert answers == ["You said: Hello there", "You said: "]

@@ -267,16 +267,31 @@ def test_client_content_accumulates_until_turn_complete():
     d.feed(user_text("third", turn_complete=True))
     (ready,) = d.events()
     assert isinstance(ready, ev.TurnReady)
-    # the user's contents, in order (model turns are history, not the question)
-    assert [c.text() for c in ready.contents] == ["first", "second", "third"]
-    assert ready.text() == "first\nsecond\nthird"
+    # what the user said since the model last spoke: "first" was answered by the seeded
+    # model turn (issue 12: it stayed unanswered, and the emulator matched against it)
+    assert [c.text() for c in ready.contents] == ["second", "third"]
+    assert ready.text() == "second\nthird"
     assert [c.role for c in d.core.history] == ["user", "model", "user", "user"]
     d.assert_sent()
 
 
-def test_client_content_turn_complete_defaults_to_true():
+def test_seeded_history_in_one_client_content_leaves_only_the_last_question():
+    d = live()
+    d.feed({"clientContent": {"turns": [
+        {"role": "user", "parts": [{"text": "q"}]},
+        {"role": "model", "parts": [{"text": "a"}]},
+        {"role": "user", "parts": [{"text": "next"}]}], "turnComplete": True}})
+    (ready,) = d.events()
+    assert ready.text() == "next"
+
+
+def test_client_content_without_turn_complete_waits_for_more():
+    """The proto default of turnComplete is false: the server awaits more (js-genai
+    LiveSendClientContentParameters; spec/protocol.md §3)."""
     d = live()
     d.feed(user_text("hi", turn_complete=None))
+    assert d.events() == [] and d.drain() == [] and d.core.turn is None
+    d.feed({"clientContent": {"turnComplete": True}})
     (ready,) = d.events()
     assert isinstance(ready, ev.TurnReady) and ready.text() == "hi"
 

@@ -316,13 +316,21 @@ class SessionCore:
     # ------------------------------------------------------------ client messages
 
     def _on_client_content(self, content: ClientContent) -> None:
-        # clientContent is appended unconditionally and interrupts the current generation.
+        """clientContent is appended to the history unconditionally and interrupts the
+        current generation (BidiGenerateContentClientContent, Live API reference). A model
+        turn in it answers the user turns before it (seeded history), so only what follows
+        the last model turn is unanswered. Generation starts only with ``turnComplete:
+        true``: "Otherwise, the server will await additional messages" (js-genai
+        LiveSendClientContentParameters; the proto default is false, pub.dev
+        google_cloud_ai_generativelanguage_v1beta; spec/protocol.md §3)."""
         self._interrupt()
         for turn in content.turns or ():
             self.history.append(turn)
-            if turn.role != "model":
+            if turn.role == "model":
+                self.unanswered.clear()
+            else:
                 self.unanswered.append(turn)
-        if content.turn_complete is None or content.turn_complete:  # proto default: true
+        if content.turn_complete:
             self._user_turn_complete()
 
     def _on_realtime_input(self, rt: RealtimeInput) -> None:
