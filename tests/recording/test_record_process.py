@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import re
+import stat
 import sys
 import wave
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import websockets
 
+from live_client import MODEL
 from openlive.cli import main
 from openlive.recording import read_recording
 from openlive.recording.recorder import handle_digest
@@ -23,7 +25,7 @@ _BIN = Path(sys.executable).with_name("openlive")
 OPENLIVE = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "openlive.cli"]
 ENDPOINT = re.compile(r"Live endpoint: (wss?://\S+)")
 KEY = "k3y-that-must-never-be-written"
-SETUP = {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+SETUP = {"setup": {"model": MODEL,
                    "generationConfig": {"responseModalities": ["TEXT"]},
                    "sessionResumption": {}}}
 
@@ -100,7 +102,9 @@ async def test_recording_grows_live_and_survives_kill_9_without_secrets(tmp_path
         assert (w.getframerate(), w.readframes(w.getnframes())) == (16_000, sound)
     # no key, no handle in clear: handles appear only as their digests
     assert handles
+    assert stat.S_IMODE(record.stat().st_mode) == 0o700  # private (issue 13)
     for file in record.iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
         data = file.read_bytes()
         assert KEY.encode() not in data, file
         for handle in handles:

@@ -6,16 +6,19 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import wave
 
 import numpy as np
+import pytest
 import websockets
 
+from live_client import MODEL
 from openlive.cli import main
 from openlive.recording import Recorder, read_recording
 from openlive.testing import start_live_server
 
-SETUP = {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+SETUP = {"setup": {"model": MODEL,
                    "generationConfig": {"responseModalities": ["TEXT"]}}}
 
 
@@ -107,11 +110,11 @@ def test_recordings_list_and_show(tmp_path, capsys):
     recorder("[session 1]", "close", {"code": 1000})
     assert main(["recordings", "list", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "models/gemini-live-2.5-flash-preview" in out and "1000" in out
+    assert MODEL in out and "1000" in out
     [path] = tmp_path.glob("*.jsonl")
     assert main(["recordings", "show", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "app  -> setup model=models/gemini-live-2.5-flash-preview" in out
+    assert f"app  -> setup model={MODEL}" in out
     assert 'app  -> clientContent "weather?" (turnComplete)' in out
     assert 'toolCall get_weather({"city": "Paris"}) id=c1' in out
     assert 'toolResponse get_weather={"summary": "sunny"}' in out
@@ -160,3 +163,111 @@ async def test_a_session_the_server_closes_is_recorded_with_its_reason(tmp_path)
     [path] = tmp_path.glob("*.jsonl")
     last = read_recording(path)[-1]
     assert (last["direction"], last["code"], last["reason"]) == ("close", 1008, reason)
+
+
+def test_lone_surrogates_are_recorded_escaped_and_nothing_is_lost(tmp_path, caplog):
+    """A "\\ud800" JSON escape decodes to a lone surrogate, which UTF-8 cannot hold: the
+    line was refused by the file's encoder, the recorder logged an error and the message was
+    missing from the recording (issue 13). Such a line is now written ASCII-escaped."""
+    recorder = Recorder(tmp_path)
+    recorder("[session 4]", "open", {"api_version": "v1beta", "auth": "none"})
+    turn = r'{"clientContent":{"turns":[{"role":"user","parts":[{"text":"a\ud800b"}]}]}}'
+    recorder("[session 4]", "client", turn)
+    recorder("[session 4]", "client", turn.encode())
+    recorder("[session 4]", "server", b'{"serverContent":{"modelTurn":{"parts":'
+                                      b'[{"text":"\\udfff h\xc3\xa9"}]}}}')
+    recorder("[session 4]", "client", r'{"setup":{"model":"m","sessionResumption":'
+                                      r'{"handle":"h\ud800"}}}')
+    recorder("[session 4]", "client", r'{"realtimeInput":{"audio":{"data":"AAAA",'
+                                      r'"mimeType":"audio/pcm;rate=16000;x=\ud800"}}}')
+    recorder("[session 4]", "close", {"code": 1007, "reason": "bad \ud800"})
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [path] = tmp_path.glob("*.jsonl")
+    raw = path.read_bytes()
+    raw.decode("utf-8")  # strict: the file stays valid UTF-8
+    records = read_recording(path)
+    assert [r["direction"] for r in records] == ["open", "client", "client", "server",
+                                                 "client", "client", "close"]
+    for r in records[1:3]:
+        assert r["message"]["clientContent"]["turns"][0]["parts"][0]["text"] == "a\ud800b"
+    assert records[3]["message"]["serverContent"]["modelTurn"]["parts"][0]["text"] == (
+        "\udfff hé")
+    from openlive.recording.recorder import handle_digest
+    assert records[4]["message"]["setup"]["sessionResumption"]["handle"] == handle_digest(
+        "h\ud800")
+    assert records[5]["message"]["realtimeInput"]["audio"]["mimeType"].endswith("\ud800")
+    assert records[6]["reason"] == "bad \ud800"
+    # lines without a surrogate keep their characters unescaped
+    recorder("[session 5]", "open", {})
+    recorder("[session 5]", "client", '{"realtimeInput":{"text":"héllo"}}')
+    [path5] = tmp_path.glob("*-s5.jsonl")
+    assert "héllo".encode() in path5.read_bytes()
+
+
+def test_a_frame_nested_too_deep_for_json_is_kept_as_text(tmp_path, caplog):
+    # json.loads raised RecursionError: the frame was missing and a traceback logged
+    recorder = Recorder(tmp_path)
+    recorder("[session 6]", "open", {})
+    deep = '{"realtimeInput":' + '{"a":' * 5000 + "1" + "}" * 5001
+    recorder("[session 6]", "client", deep)
+    recorder("[session 6]", "client", deep.encode())
+    recorder("[session 6]", "close", {"code": 1007})
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [path] = tmp_path.glob("*.jsonl")
+    records = read_recording(path)
+    assert [r.get("invalid") for r in records[1:3]] == [deep, deep]
+    assert records[-1]["code"] == 1007
+
+
+async def test_a_refused_frame_with_a_lone_surrogate_is_in_the_recording(tmp_path):
+    server = start_live_server(observer=Recorder(tmp_path))
+    frame = r'{"clientContent":{"turns":[{"role":"user","parts":[{"text":"\ud800"}]}]}}'
+    try:
+        async with asyncio.timeout(10):
+            async with websockets.connect(server.live_url, ssl=server.ssl_context) as ws:
+                await ws.send(json.dumps({"setup": {"model": MODEL}}))
+                await ws.recv()
+                await ws.send(frame)
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ws.recv()
+            await server.await_closed()
+    finally:
+        server.stop()
+    assert ws.close_code == 1007
+    [path] = tmp_path.glob("*.jsonl")
+    records = read_recording(path)
+    assert records[-2]["message"]["clientContent"]["turns"][0]["parts"][0]["text"] == "\ud800"
+    assert records[-1]["code"] == 1007
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+def test_recordings_are_private_whatever_the_umask(tmp_path, umask):
+    """Recordings hold the conversations: they were created world-readable (issue 13). The
+    folder the recorder creates is 0700, every file in it 0600."""
+    import os
+    import stat
+
+    directory = tmp_path / "rec" / "sessions"
+    old = os.umask(umask)
+    try:
+        recorder = Recorder(directory)
+        recorder("[session 8]", "open", {})
+        recorder("[session 8]", "client", json.dumps({"realtimeInput": {"audio": {
+            "mimeType": "audio/pcm;rate=16000",
+            "data": base64.b64encode(pcm(0.05, 16000)).decode()}}}))
+        recorder("[session 8]", "client", json.dumps({"realtimeInput": {"audio": {
+            "mimeType": "audio/pcm;rate=8000",
+            "data": base64.b64encode(pcm(0.05, 8000)).decode()}}}))
+        recorder("[session 8]", "server", json.dumps({"serverContent": {"modelTurn": {
+            "parts": [{"inlineData": {"mimeType": "audio/pcm;rate=24000",
+                                      "data": base64.b64encode(pcm(0.05, 24000)).decode()}}]}}}))
+        recorder("[session 8]", "close", {"code": 1000})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    files = sorted(p.name.split(".", 2)[-1] for p in directory.iterdir())
+    assert files == ["client.8000.wav", "client.wav", "jsonl", "server.wav"]
+    for p in directory.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    with wave.open(str(next(directory.glob("*.client.wav")))) as w:
+        assert w.readframes(w.getnframes()) == pcm(0.05, 16000)

@@ -8,6 +8,7 @@ import json
 import sys
 
 import aiohttp
+import pytest
 
 from live_client import (
     MODEL,
@@ -110,3 +111,48 @@ async def test_redis_store_shared_by_two_server_processes(redis_url, tmp_path) -
             await send(ws, {"setup": {"model": MODEL}})
             assert await closed_with(ws) == (  # ...so spent for a too
                 1008, errors.cut_reason(errors.UNREGISTERED_CALLER))
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+async def test_sqlite_store_files_are_private_whatever_the_umask(tmp_path, umask) -> None:
+    """The database holds resumption handles and tokens in plain text: it was created 0644
+    (issue 13). The file and SQLite's -wal/-shm files beside it are 0600, a folder the
+    store creates 0700; the umask cannot widen them."""
+    import os
+    import stat
+
+    from openlive.store.sqlite import SQLiteStore
+
+    db = tmp_path / "new" / "deeper" / "store.db"
+    old = os.umask(umask)
+    try:
+        store = SQLiteStore(db)
+        await store.open()
+        await store.save_token("tokens/x", {"uses": 1}, 1e12)
+        assert await store.load_token("tokens/x", 0)
+        files = [p for p in db.parent.iterdir()]
+        assert {p.name for p in files} >= {"store.db", "store.db-wal", "store.db-shm"}
+        for p in files:
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+        assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+        await store.aclose()
+    finally:
+        os.umask(old)
+
+
+async def test_an_existing_readable_sqlite_store_is_kept_and_warned_about(tmp_path,
+                                                                          caplog) -> None:
+    import os
+    import sqlite3
+    import stat
+
+    from openlive.store.sqlite import SQLiteStore
+
+    db = tmp_path / "old.db"
+    sqlite3.connect(db).close()
+    os.chmod(db, 0o644)
+    store = SQLiteStore(db)
+    await store.open()
+    await store.aclose()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o644  # the operator's file, the operator's mode
+    assert any("can be read by other users" in r.getMessage() for r in caplog.records)

@@ -508,3 +508,168 @@ def test_every_captured_sdk_frame_parses(name, lineno, frame):
     msg = client_message_from_dict(frame)
     # and the same frame as raw text, as it arrives on the socket
     assert parse_client_frame(json.dumps(frame)).kind == msg.kind
+
+
+# ------------------------------------------- numbers, nesting and surrogates (issue 13)
+
+UNEXPECTED_TOKEN = INVALID_JSON + "Unexpected token."
+AAD = "realtime_input_config.automatic_activity_detection"
+CWC = "context_window_compression"
+
+
+def setup_with(path: str, value: str) -> str:
+    """A setup frame with the raw JSON ``value`` at the dotted camelCase ``path``."""
+    frame = value
+    for key in reversed(("setup." + path).split(".")):
+        frame = '{"' + key + '":' + frame + "}"
+    return frame.replace('{"setup":{', '{"setup":{"model":"m",', 1)
+
+
+# Counts and durations the proto types as int32/int64 and that cannot be negative: a
+# negative one reached VadConfig (ValueError) and gave 1011 with a traceback. Google is
+# silent on what Live answers; the field is named, as for any value openlive refuses.
+NON_NEGATIVE = [
+    ("realtimeInputConfig.automaticActivityDetection.silenceDurationMs",
+     f"setup.{AAD}.silence_duration_ms", "TYPE_INT32"),
+    ("realtimeInputConfig.automaticActivityDetection.prefixPaddingMs",
+     f"setup.{AAD}.prefix_padding_ms", "TYPE_INT32"),
+    ("generationConfig.maxOutputTokens", "setup.generation_config.max_output_tokens",
+     "TYPE_INT32"),
+    ("generationConfig.candidateCount", "setup.generation_config.candidate_count", "TYPE_INT32"),
+    ("generationConfig.topK", "setup.generation_config.top_k", "TYPE_INT32"),
+    ("contextWindowCompression.triggerTokens", f"setup.{CWC}.trigger_tokens", "TYPE_INT64"),
+    ("contextWindowCompression.slidingWindow.targetTokens",
+     f"setup.{CWC}.sliding_window.target_tokens", "TYPE_INT64"),
+]
+
+
+@pytest.mark.parametrize("path,snake,label", NON_NEGATIVE)
+@pytest.mark.parametrize("value", ["-1", "-20", '"-5"'])
+def test_negative_counts_and_durations_are_invalid_values(path, snake, label, value):
+    err = reject(setup_with(path, value))
+    assert err.code == 1007
+    assert err.reason == errors.cut_reason(
+        INVALID_JSON + f"Invalid value at '{snake}' ({label}), {value}")
+
+
+@pytest.mark.parametrize("path,snake,label", NON_NEGATIVE)
+def test_zero_and_large_counts_are_accepted(path, snake, label):
+    top = 2**31 - 1 if label == "TYPE_INT32" else 2**63 - 1
+    for value in (0, 20, top):
+        parse_client_frame(setup_with(path, str(value)))
+
+
+@pytest.mark.parametrize("path,snake,label,value", [
+    ("generationConfig.maxOutputTokens", "setup.generation_config.max_output_tokens",
+     "TYPE_INT32", str(2**31)),
+    ("generationConfig.seed", "setup.generation_config.seed", "TYPE_INT32", str(-2**31 - 1)),
+    ("generationConfig.thinkingConfig.thinkingBudget",
+     "setup.generation_config.thinking_config.thinking_budget", "TYPE_INT32", str(2**40)),
+    ("contextWindowCompression.triggerTokens", f"setup.{CWC}.trigger_tokens", "TYPE_INT64",
+     str(2**63)),
+    ("tools", "setup.tools[0].function_declarations[0].parameters.max_items", "TYPE_INT64",
+     str(2**64)),
+])
+def test_integers_out_of_their_proto_range_are_invalid_values(path, snake, label, value):
+    """protobuf's JSON parser refuses a number out of an int32/int64 field's range (ESF:
+    "Invalid value at '…' (TYPE_INT32), N")."""
+    if path == "tools":
+        frame = ('{"setup":{"model":"m","tools":[{"functionDeclarations":[{"name":"f",'
+                 '"parameters":{"type":"ARRAY","maxItems":' + value + "}}]}]}}")
+    else:
+        frame = setup_with(path, value)
+    err = reject(frame)
+    assert err.code == 1007
+    assert err.reason == errors.cut_reason(
+        INVALID_JSON + f"Invalid value at '{snake}' ({label}), {value}")
+
+
+def test_signed_int32_fields_keep_their_negative_values():
+    # thinkingBudget -1 is dynamic thinking (ThinkingConfig docs); seed is any int32
+    msg = parse_client_frame(setup_with("generationConfig", '{"seed":-7,"thinkingConfig":'
+                                        '{"thinkingBudget":-1}}'))
+    gc = msg.setup.generation_config
+    assert (gc.seed, gc.thinking_config.thinking_budget) == (-7, -1)
+
+
+FLOATS = [("temperature", "temperature"), ("topP", "top_p"),
+          ("presencePenalty", "presence_penalty"), ("frequencyPenalty", "frequency_penalty")]
+
+
+@pytest.mark.parametrize("field,snake", FLOATS)
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_bare_nan_and_infinity_tokens_are_not_json(field, snake, token):
+    # RFC 8259 has no NaN/Infinity literals; protobuf's JSON parser answers "Unexpected
+    # token." (json_stream_parser.cc ParseValue), which ESF prefixes with INVALID_JSON.
+    err = reject(setup_with("generationConfig." + field, token))
+    assert (err.code, err.reason) == (1007, UNEXPECTED_TOKEN)
+
+
+@pytest.mark.parametrize("field,snake", FLOATS)
+@pytest.mark.parametrize("value,shown", [('"NaN"', '"NaN"'), ('"Infinity"', '"Infinity"'),
+                                         ('"-Infinity"', '"-Infinity"'), ("1e999", "Infinity"),
+                                         ("-1e999", "-Infinity")])
+def test_non_finite_floats_are_invalid_values(field, snake, value, shown):
+    # Proto-JSON spells NaN and infinities as strings, and Google is silent on what a
+    # model does with a NaN temperature: openlive refuses every non-finite number.
+    err = reject(setup_with("generationConfig." + field, value))
+    assert err.code == 1007
+    assert err.reason == INVALID_JSON + (
+        f"Invalid value at 'setup.generation_config.{snake}' (TYPE_FLOAT), {shown}")
+
+
+@pytest.mark.parametrize("frame", [
+    '{"toolResponse":{"functionResponses":[{"id":"a","response":{"x":NaN}}]}}',
+    '{"toolResponse":{"functionResponses":[{"id":"a","response":{"x":[1,-Infinity]}}]}}',
+    '{"setup":{"model":"m","tools":[{"functionDeclarations":[{"name":"f","parameters":'
+    '{"type":"NUMBER","minimum":NaN}}]}]}}',
+])
+def test_bare_nan_anywhere_is_not_json(frame):
+    assert (reject(frame).code, reject(frame).reason) == (1007, UNEXPECTED_TOKEN)
+
+
+def test_the_words_nan_and_infinity_in_strings_are_text():
+    msg = parse_client_frame('{"realtimeInput":{"text":"NaN and Infinity, \\"NaN\\""}}')
+    assert msg.realtime_input.text == 'NaN and Infinity, "NaN"'
+    msg = parse_client_frame('{"toolResponse":{"functionResponses":[{"id":"a","response":'
+                             '{"x":"NaN","Infinity":1.5}}]}}')
+    assert msg.tool_response.function_responses[0].response == {"x": "NaN", "Infinity": 1.5}
+
+
+TOO_DEEP = INVALID_JSON + "Message too deep. Max recursion depth reached."
+
+
+@pytest.mark.parametrize("frame", [
+    '{"realtimeInput":' + '{"a":' * 1000 + "1" + "}" * 1001,
+    '{"realtimeInput":{"text":' + "[" * 100_000 + "]" * 100_000 + "}}",
+    '{"toolResponse":{"functionResponses":[{"id":"a","response":' + '{"a":' * 250 + "1"
+    + "}" * 250 + "}]}}",
+])
+def test_json_nested_too_deep_is_refused(frame):
+    # protobuf's JSON parser stops at a depth of 100 with "Message too deep. Max recursion
+    # depth reached for key '…'" (json_stream_parser.cc); openlive's parser stops at ~200.
+    for f in (frame, frame.encode()):
+        err = reject(f)
+        assert (err.code, err.reason) == (1007, TOO_DEEP)
+
+
+def test_nesting_within_the_limit_is_accepted():
+    args = '{"a":' * 150 + "1" + "}" * 150
+    msg = parse_client_frame('{"toolResponse":{"functionResponses":[{"id":"a","response":'
+                             + args + "}]}}")
+    assert msg.tool_response.function_responses[0].response["a"]["a"]
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "a\\udc00b", "\\ud800\\u0041"])
+def test_lone_surrogates_are_not_json(escape):
+    # protobuf's JSON parser: "Missing low surrogate." / "Invalid low surrogate."
+    err = reject('{"realtimeInput":{"text":"' + escape + '"}}')
+    assert (err.code, err.reason) == (1007, UNEXPECTED_TOKEN)
+    assert parse_client_frame('{"realtimeInput":{"text":"\\ud83d\\ude00"}}'
+                              ).realtime_input.text == "\U0001f600"
+
+
+def test_cut_reason_never_fails_on_a_lone_surrogate():
+    reason = errors.cut_reason("bad \ud800 value")
+    assert reason.encode("utf-8")
+    assert errors.LiveError(1007, "x\udfff" * 100).reason.encode("utf-8")

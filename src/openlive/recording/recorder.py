@@ -4,10 +4,14 @@ Each JSONL line is one JSON object: ``{"t": seconds since the session opened (mo
 frames sent or received in one event-loop pass share one t), "direction": "open" |
 "client" | "server" | "close", ...}``; client and server lines hold
 the message JSON under ``"message"`` (a client frame that is not JSON is kept as text under
-``"invalid"``). Every line is flushed as it is written, so a crash loses nothing already
-recorded. The WebSocket handshake (URL query, headers: API keys and tokens) is never
-written: the ``open`` line says only which kind of credential was used. Session resumption
-handles are bearer credentials too: ``sessionResumptionUpdate.newHandle`` and
+``"invalid"``, and so is one nested too deeply for Python's json to rebuild). Every line
+is flushed as it is written, so a crash loses nothing already recorded. A line holding a
+lone surrogate (a ``"\\ud800"`` escape), which UTF-8 cannot hold, is written ASCII-escaped:
+the recorder never drops a message for what it holds. Files are created 0600 and the
+directory, when the recorder creates it, 0700, whatever the umask. The WebSocket
+handshake (URL query, headers: API keys and tokens) is never written: the ``open`` line
+says only which kind of credential was used. Session resumption handles are bearer
+credentials too: ``sessionResumptionUpdate.newHandle`` and
 ``setup.sessionResumption.handle`` are written as :func:`handle_digest` (``"sha256:"`` and
 12 hex digits), so a recording still shows which handle resumed which session. The
 ``close`` line holds the close code and, when the server knows it, the reason.
@@ -32,7 +36,7 @@ import os
 import time
 import wave
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from ..wire.pcm import pcm_rate_or_none
 
@@ -60,9 +64,37 @@ def _get(obj: dict, camel: str) -> Any:
     return obj.get(snake)
 
 
+def _private_file(path: Path, *, exclusive: bool = False) -> int:
+    """Create (or truncate) ``path`` readable and writable by its owner only, whatever the
+    umask (which can only narrow the mode ``os.open`` is given, so the file is never wider
+    than 0600, even for a moment); the descriptor, open for writing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (os.O_EXCL if exclusive else 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.chmod(fd if os.chmod in os.supports_fd else path, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def private_directory(directory: Path) -> None:
+    """Create ``directory`` (and its parents) if missing; the one created is 0700, whatever
+    the umask. A directory that exists already keeps its mode: the files are 0600."""
+    if directory.is_dir():
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:  # made meanwhile by another worker process
+        return
+    os.chmod(directory, 0o700)
+
+
 def handle_digest(handle: str) -> str:
     """A resumption handle as recordings hold it: stable, short, not usable to resume."""
-    return "sha256:" + hashlib.sha256(handle.encode("utf-8")).hexdigest()[:12]
+    raw = handle.encode("utf-8", "surrogatepass")  # a lone surrogate must not fail it
+    return "sha256:" + hashlib.sha256(raw).hexdigest()[:12]
 
 
 def _hide_handle(obj: Any, camel: str) -> None:
@@ -138,20 +170,29 @@ class _SessionFile:
         n = 1
         while True:
             try:
-                self.file: TextIO = open(directory / f"{self.stem}.jsonl", "x", encoding="utf-8")
+                fd = _private_file(directory / f"{self.stem}.jsonl", exclusive=True)
                 break
             except FileExistsError:  # another worker process, same millisecond and number
                 n += 1
                 self.stem = f"{base}-{os.getpid()}-{n}"
+        self.file: TextIO = os.fdopen(fd, "w", encoding="utf-8")
         self._burst: float | None = None  # the t of frames in this event-loop pass
         self.wavs: dict[tuple[str, int], wave.Wave_write] = {}
+        self.wav_files: list[BinaryIO] = []
         self.first_rate: dict[str, int] = {}
         safe = {k: v for k, v in info.items() if k.lower() not in _SECRET_KEYS}
         self.write({"t": 0.0, "direction": "open", "session": self.stem,
                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **safe})
 
     def write(self, record: dict) -> None:
-        self.file.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n")
+        line = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        try:
+            self.file.write(line + "\n")
+        except UnicodeEncodeError:
+            # a lone surrogate (a "\ud800" escape in a frame) has no UTF-8 form: the whole
+            # line is written ASCII-escaped instead, which reads back to the same text
+            # (the encoder refuses before anything is buffered: nothing half-written)
+            self.file.write(json.dumps(record, separators=(",", ":")) + "\n")
         self.file.flush()
 
     def _stamp(self) -> float:
@@ -177,11 +218,11 @@ class _SessionFile:
         t = self._stamp()
         try:
             message = json.loads(frame)
-        except ValueError:
+            self.write({"t": t, "direction": direction, "message": redact(direction, message)})
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to rebuild
             text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
             self.write({"t": t, "direction": direction, "invalid": text})
             return
-        self.write({"t": t, "direction": direction, "message": redact(direction, message)})
         if isinstance(message, dict):
             chunks = client_audio(message) if direction == "client" else server_audio(message)
             for pcm, rate in chunks:
@@ -194,7 +235,9 @@ class _SessionFile:
         wav = self.wavs.get((side, rate))
         if wav is None:
             name = f"{self.stem}.{side}.wav" if rate == first else f"{self.stem}.{side}.{rate}.wav"
-            wav = wave.open(str(self.directory / name), "wb")
+            file = os.fdopen(_private_file(self.directory / name), "wb")
+            self.wav_files.append(file)  # wave.open leaves a file it did not open to us
+            wav = wave.open(file, "wb")
             wav.setnchannels(1)
             wav.setsampwidth(2)
             wav.setframerate(rate)
@@ -209,6 +252,8 @@ class _SessionFile:
         self.file.close()
         for wav in self.wavs.values():
             wav.close()
+        for file in self.wav_files:
+            file.close()
 
 
 class Recorder:
@@ -216,7 +261,7 @@ class Recorder:
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         self._open: dict[str, _SessionFile] = {}
 
     def __call__(self, label: str, direction: str, message: Any) -> None:

@@ -2,18 +2,28 @@
 
 The stdlib ``sqlite3`` module runs in a worker thread (``asyncio.to_thread``), one
 connection guarded by a lock; WAL mode lets another process read the same file.
+
+The file holds resumption handles and ephemeral tokens in plain text: a new database is
+created 0600 (SQLite gives its ``-wal`` and ``-shm`` files the database's mode) and a folder
+the store creates 0700, whatever the umask. An existing file keeps its mode (a warning is
+logged when others can read it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 from typing import Any
 
 from .base import Record, Store, StoreError
+
+log = logging.getLogger("openlive.store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -37,8 +47,7 @@ class SQLiteStore(Store):
 
     def _open(self) -> None:
         try:
-            if self.path.parent and not self.path.parent.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create_private()
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                  timeout=10)
             db.execute("PRAGMA journal_mode=WAL")
@@ -46,6 +55,33 @@ class SQLiteStore(Store):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from None
         self._db = db
+
+    def _create_private(self) -> None:
+        """The folder (0700) and an empty database file (0600) if they do not exist yet,
+        before SQLite creates the file 0644 (its default, less the umask)."""
+        if str(self.path) == ":memory:":
+            return
+        folder = self.path.parent
+        if not folder.exists():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(mode=0o700)
+                os.chmod(folder, 0o700)  # the umask may have narrowed it further
+            except FileExistsError:
+                pass
+        try:
+            # the umask can only narrow the mode given here: never wider than 0600
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+            if mode & 0o077:
+                log.warning("SQLite store %s can be read by other users (mode %o): it holds "
+                            "resumption handles and tokens; chmod 600 it", self.path, mode)
+            return
+        try:
+            os.chmod(fd if os.chmod in os.supports_fd else self.path, 0o600)
+        finally:
+            os.close(fd)
 
     async def aclose(self) -> None:
         if self._db is not None:

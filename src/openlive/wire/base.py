@@ -15,6 +15,7 @@ import binascii
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -51,6 +52,30 @@ def encode_base64(value: bytes) -> str:
 
 _KNOWN_NAMES: dict[type, frozenset[str]] = {}
 
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _ranged(kind: str, low: int, high: int) -> AfterValidator:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            # the error type names the proto type: codec.describe_error labels it
+            raise PydanticCustomError(f"{kind}_range", "out of range")
+        return value
+    return AfterValidator(check)
+
+
+# Proto integer fields. A proto-JSON parser refuses a number outside the field's type
+# (int32, int64), which Google's front end reports in the ESF wording openlive uses for
+# every value it refuses: "Invalid value at '…' (TYPE_INT32), N". The non-negative ones
+# are counts and durations, where a negative number means nothing: Google is silent on
+# what Live answers for one (a negative silenceDurationMs reached the VAD and gave 1011
+# with a traceback); openlive refuses it with 1007 in the same wording, naming the field.
+Int32 = Annotated[int, _ranged("int32", *INT32)]
+Int64 = Annotated[int, _ranged("int64", *INT64)]
+NonNegativeInt32 = Annotated[int, _ranged("int32", 0, INT32[1])]
+NonNegativeInt64 = Annotated[int, _ranged("int64", 0, INT64[1])]
+
 Base64Bytes = Annotated[
     bytes,
     BeforeValidator(decode_base64),
@@ -67,6 +92,10 @@ class WireModel(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         extra="ignore",
+        # NaN and the infinities (bare tokens, which RFC 8259 has no room for, proto-JSON's
+        # "NaN"/"Infinity" strings, or 1e999) are refused in every float field: Google is
+        # silent on what a model does with a NaN temperature; an error is least surprising.
+        allow_inf_nan=False,
     )
 
     @classmethod

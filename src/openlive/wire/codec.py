@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, from_json
 
 from .base import decode_base64
 from .client_messages import ClientMessage
@@ -17,6 +17,9 @@ from .server_messages import ServerMessage
 
 _TYPE_LABELS = {
     "int": "TYPE_INT32",
+    "int32": "TYPE_INT32",  # base.Int32 and friends: out of the proto type's range
+    "int64": "TYPE_INT64",
+    "finite": "TYPE_FLOAT",  # NaN or an infinity in a float field
     "float": "TYPE_FLOAT",
     "bool": "TYPE_BOOL",
     "string": "TYPE_STRING",
@@ -36,10 +39,26 @@ def parse_client_frame(frame: str | bytes) -> ClientMessage:
             frame = bytes(frame).decode("utf-8")
         except UnicodeDecodeError:
             raise LiveError(1007, INVALID_JSON + "Unexpected token.") from None
+    if "NaN" in frame or "Infinity" in frame:
+        _refuse_non_finite_tokens(frame)
     try:
         return ClientMessage.model_validate_json(frame, context={"strict": True})
     except ValidationError as exc:
         raise LiveError(1007, describe_error(exc)) from None
+
+
+def _refuse_non_finite_tokens(frame: str) -> None:
+    """Refuse the bare tokens NaN, Infinity and -Infinity, which the parser under
+    model_validate_json accepts (so does Python's json) and RFC 8259 does not: protobuf's
+    JSON parser answers "Unexpected token." (json_stream_parser.cc, ParseValue). Only
+    frames holding one of the words are parsed a second time, strictly; where the words
+    are text in a string the frame passes. A float field also refuses NaN and the
+    infinities spelled as strings (base.WireModel, allow_inf_nan=False)."""
+    try:
+        from_json(frame, allow_inf_nan=False)
+    except ValueError as exc:
+        if "recursion limit" not in str(exc):  # too deep: the general parse says so
+            raise LiveError(1007, INVALID_JSON + "Unexpected token.") from None
 
 
 _MEDIA_KEYS = frozenset(("realtimeInput", "realtime_input"))
@@ -56,7 +75,7 @@ def parse_media_frame(frame: str | bytes) -> tuple[str, Blob] | None:
         return None
     try:
         obj = json.loads(frame)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested ~1,000 deep: the general parser refuses it
         return None
     if type(obj) is not dict or len(obj) != 1:
         return None
@@ -68,8 +87,8 @@ def parse_media_frame(frame: str | bytes) -> tuple[str, Blob] | None:
         return None
     data, mime = blob.get("data"), None
     for k, v in blob.items():
-        if k in _MIME_KEYS and type(v) is str:
-            mime = v
+        if k in _MIME_KEYS and type(v) is str and v.isascii():
+            mime = v  # (json.loads keeps a lone surrogate, which the general parser refuses)
         elif k != "data":
             return None
     if type(data) is not str:
@@ -121,6 +140,11 @@ def describe_error(exc: ValidationError) -> str:
     etype = err["type"]
     loc = tuple(err["loc"])
     if etype == "json_invalid":
+        if "recursion limit" in err["msg"]:
+            # protobuf's JSON parser stops at a depth of 100: "Message too deep. Max
+            # recursion depth reached for key '…'" (json_stream_parser.cc); pydantic's
+            # parser stops at about 200 and names no key. Google's limit for Live is unmeasured.
+            return INVALID_JSON + "Message too deep. Max recursion depth reached."
         return INVALID_JSON + "Unexpected token."
     if etype == "unknown_name":
         name = err["ctx"]["name"]

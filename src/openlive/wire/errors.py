@@ -32,10 +32,11 @@ def model_not_found(model: str, version: str) -> str:
 
 
 def cut_reason(reason: str) -> str:
-    """Cut a reason to 123 UTF-8 bytes without splitting a character."""
-    raw = reason.encode("utf-8")
+    """Cut a reason to 123 UTF-8 bytes without splitting a character. A lone surrogate
+    (which no close frame can carry) becomes "?"."""
+    raw = reason.encode("utf-8", errors="replace")
     if len(raw) <= MAX_REASON_BYTES:
-        return reason
+        return raw.decode("utf-8")
     return raw[:MAX_REASON_BYTES].decode("utf-8", errors="ignore")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator
 
-from .base import WireModel
+from .base import Int32, Int64, NonNegativeInt32, NonNegativeInt64, WireModel
 from .content import Content
 
 
@@ -31,14 +31,14 @@ class Schema(WireModel):
     description: str | None = None
     nullable: bool | None = None
     enum: list[str] | None = None
-    max_items: int | None = None
-    min_items: int | None = None
+    max_items: Int64 | None = None
+    min_items: Int64 | None = None
     properties: dict[str, Schema] | None = None
     required: list[str] | None = None
-    min_properties: int | None = None
-    max_properties: int | None = None
-    min_length: int | None = None
-    max_length: int | None = None
+    min_properties: Int64 | None = None
+    max_properties: Int64 | None = None
+    min_length: Int64 | None = None
+    max_length: Int64 | None = None
     pattern: str | None = None
     example: Any = None
     any_of: list[Schema] | None = None
@@ -86,7 +86,7 @@ class SpeechConfig(WireModel):
 
 class ThinkingConfig(WireModel):
     include_thoughts: bool | None = None
-    thinking_budget: int | None = None
+    thinking_budget: Int32 | None = None  # -1: dynamic thinking
     thinking_level: str | None = None
 
 
@@ -105,14 +105,14 @@ MediaResolution = Literal[
 
 
 class GenerationConfig(WireModel):
-    candidate_count: int | None = None
-    max_output_tokens: int | None = None
+    candidate_count: NonNegativeInt32 | None = None
+    max_output_tokens: NonNegativeInt32 | None = None
     temperature: float | None = None
     top_p: float | None = None
-    top_k: int | None = None
+    top_k: NonNegativeInt32 | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
-    seed: int | None = None
+    seed: Int32 | None = None
     response_modalities: list[Modality] | None = None
     speech_config: SpeechConfig | None = None
     media_resolution: MediaResolution | None = None
@@ -121,7 +121,7 @@ class GenerationConfig(WireModel):
     translation_config: TranslationConfig | None = None
     # In the proto but not supported by Live models: accepted, logged, not honoured.
     response_logprobs: bool | None = None
-    logprobs: int | None = None
+    logprobs: Int32 | None = None
     response_mime_type: str | None = None
     response_schema: Schema | None = None
     response_json_schema: Any = None
@@ -139,8 +139,9 @@ class AutomaticActivityDetection(WireModel):
     end_of_speech_sensitivity: (
         Literal["END_SENSITIVITY_UNSPECIFIED", "END_SENSITIVITY_HIGH", "END_SENSITIVITY_LOW"] | None
     ) = None
-    prefix_padding_ms: int | None = None
-    silence_duration_ms: int | None = None
+    # a negative one reached the VAD (ValueError: 1011 and a traceback, issue 13)
+    prefix_padding_ms: NonNegativeInt32 | None = None
+    silence_duration_ms: NonNegativeInt32 | None = None
 
 
 class RealtimeInputConfig(WireModel):
@@ -165,11 +166,11 @@ class SessionResumptionConfig(WireModel):
 
 
 class SlidingWindow(WireModel):
-    target_tokens: int | None = None
+    target_tokens: NonNegativeInt64 | None = None
 
 
 class ContextWindowCompressionConfig(WireModel):
-    trigger_tokens: int | None = None
+    trigger_tokens: NonNegativeInt64 | None = None
     sliding_window: SlidingWindow | None = None
 
 
