@@ -21,7 +21,8 @@ from openlive.testing import start_live_server
 
 async def _setup_round_trip(server) -> None:
     async with websockets.connect(server.live_url, ssl=server.ssl_context) as ws:
-        await ws.send(json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview"}}))
+        await ws.send(json.dumps(
+            {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025"}}))
         await ws.recv()
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import aiohttp
 
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-MODEL = "models/gemini-2.0-flash-live-001"
+MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
 UPSTREAM_KEY = "bench-upstream-key"
 CLIENT_KEY = "bench-client-key"
 KEY_ENV = "OPENLIVE_BENCH_UPSTREAM_KEY"

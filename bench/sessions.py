@@ -48,7 +48,7 @@ from pathlib import Path
 import aiohttp
 
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-MODEL = "models/gemini-2.0-flash-live-001"
+MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
 RATE = 16000
 CHUNK_S = 0.020
 CHUNK_BYTES = int(RATE * CHUNK_S) * 2  # 640 bytes of PCM16 mono

@@ -90,7 +90,7 @@ async def test_audio_is_streamed_at_real_time_pace(listen, tmp_path: Path) -> No
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url) as session:
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url) as session:
             seconds = await session.stream_audio_file(path, chunk_ms=100)
             await session.send_audio(np.zeros(4800, dtype=np.float32), sample_rate=48000)
             conn = listener.connections[0]

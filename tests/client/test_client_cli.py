@@ -43,7 +43,8 @@ async def test_chat_reads_stdin_and_waits_for_each_reply(serve) -> None:
     async with asyncio.timeout(30):
         server = await serve(script=script, api_keys=["k"])
         rc, out, err = await run_cli("chat", "--url", server.http_url, "--api-key", "k",
-                                     "--model", "gemini-x", stdin="hello\n\nslow please\n")
+                                     "--model", "gemini-2.0-flash-exp",
+                                     stdin="hello\n\nslow please\n")
     assert rc == 0, err
     assert out == "You said: hello\na slow answer\n"
     assert "openlive: connected to ws://127.0.0.1:" in err

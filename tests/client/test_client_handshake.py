@@ -45,12 +45,13 @@ async def test_ephemeral_token_handshake(listen) -> None:
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", token="auth_tokens/t-1", base_url=listener.http_url):
+        async with connect("gemini-2.0-flash-exp", token="auth_tokens/t-1",
+                           base_url=listener.http_url):
             pass
     conn = listener.connections[0]
     assert conn.path == CONSTRAINED
     assert conn.raw_query == "access_token=auth_tokens/t-1"
-    assert conn.frames[0].data == {"setup": {"model": "models/gemini-x"}}
+    assert conn.frames[0].data == {"setup": {"model": "models/gemini-2.0-flash-exp"}}
 
 
 async def test_typed_config_and_prefix_path(listen) -> None:
@@ -65,7 +66,7 @@ async def test_typed_config_and_prefix_path(listen) -> None:
     })
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("models/gemini-x", base_url=listener.http_url + "/proxy/",
+        async with connect("models/gemini-2.0-flash-exp", base_url=listener.http_url + "/proxy/",
                            config=config, input_transcription=True, resumption=True,
                            key_in_header=True, api_key="K"):
             pass
@@ -74,7 +75,7 @@ async def test_typed_config_and_prefix_path(listen) -> None:
     assert conn.headers["x-goog-api-key"] == "K"
     assert conn.raw_query == ""
     assert conn.frames[0].data == {"setup": {
-        "model": "models/gemini-x",
+        "model": "models/gemini-2.0-flash-exp",
         "generationConfig": {"responseModalities": ["AUDIO"], "speechConfig": {
             "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Kore"}}}},
         "realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}},
@@ -86,15 +87,15 @@ async def test_typed_config_and_prefix_path(listen) -> None:
 async def test_close_before_setup_complete_raises_code_and_reason(listen) -> None:
     async def handler(conn: ListenerConnection) -> None:
         await conn.recv()
-        await conn.close(1008, "models/gemini-x is not found for API version v1beta")
+        await conn.close(1008, "models/gemini-2.0-flash-exp is not found for API version v1beta")
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
         with pytest.raises(LiveConnectError) as info:
-            await connect("gemini-x", base_url=listener.http_url)
+            await connect("gemini-2.0-flash-exp", base_url=listener.http_url)
     assert info.value.code == 1008
-    assert info.value.reason == "models/gemini-x is not found for API version v1beta"
-    assert "1008 models/gemini-x is not found" in str(info.value)
+    assert info.value.reason == "models/gemini-2.0-flash-exp is not found for API version v1beta"
+    assert "1008 models/gemini-2.0-flash-exp is not found" in str(info.value)
 
 
 async def test_http_refusal_is_a_connect_error(listen) -> None:
@@ -104,7 +105,7 @@ async def test_http_refusal_is_a_connect_error(listen) -> None:
     async with asyncio.timeout(10):
         listener = await listen(handler)
         with pytest.raises(LiveConnectError) as info:
-            await connect("gemini-x", base_url=listener.http_url + "/not-a-live-path",
+            await connect("gemini-2.0-flash-exp", base_url=listener.http_url + "/not-a-live-path",
                           api_key="SECRET")
     # the prefix is kept, so the path ends in the live path: the listener refuses by prefix
     assert info.value.status == 404
@@ -114,7 +115,7 @@ async def test_http_refusal_is_a_connect_error(listen) -> None:
 async def test_nothing_listening_is_a_connect_error() -> None:
     async with asyncio.timeout(10):
         with pytest.raises(LiveConnectError, match="cannot connect"):
-            await connect("gemini-x", base_url="http://127.0.0.1:9", connect_timeout=3)
+            await connect("gemini-2.0-flash-exp", base_url="http://127.0.0.1:9", connect_timeout=3)
 
 
 async def test_no_setup_complete_times_out(listen) -> None:
@@ -125,4 +126,4 @@ async def test_no_setup_complete_times_out(listen) -> None:
     async with asyncio.timeout(10):
         listener = await listen(handler)
         with pytest.raises(LiveConnectError, match="no setupComplete"):
-            await connect("gemini-x", base_url=listener.http_url, connect_timeout=0.5)
+            await connect("gemini-2.0-flash-exp", base_url=listener.http_url, connect_timeout=0.5)

@@ -16,8 +16,8 @@ from openlive.wire import ClientMessage, errors
 
 def core(*, resumption: bool = True, handle: str | None = None,
          tools: tuple[str, ...] = ()) -> ClientCore:
-    return ClientCore(make_setup("gemini-x", None, resumption=resumption, handle=handle),
-                      tools=tools)
+    return ClientCore(make_setup("gemini-2.0-flash-exp", None, resumption=resumption,
+                                 handle=handle), tools=tools)
 
 
 def feed(c: ClientCore, message: dict[str, Any], at: float = 0.0) -> Decisions:

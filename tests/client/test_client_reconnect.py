@@ -53,7 +53,7 @@ async def test_go_away_resumes_with_the_latest_handle_and_queues_sends(listen) -
 
     async with asyncio.timeout(10):
         listener: Listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url, resumption=True,
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url, resumption=True,
                            retry=FAST) as session:
             await session.send_text("one")
             seen: list[ServerMessage] = []
@@ -89,7 +89,7 @@ async def test_go_away_mid_turn_waits_for_turn_complete(listen) -> None:
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url, resumption=True,
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url, resumption=True,
                            retry=FAST) as session:
             await session.send_text("talk")
             seen = []
@@ -122,7 +122,7 @@ async def test_drop_resumes_retries_and_resends_only_unacknowledged(listen) -> N
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url, resumption=True,
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url, resumption=True,
                            retry=FAST) as session:
             await session.send_text("a")
             seen = []
@@ -155,7 +155,7 @@ async def test_stale_handle_ends_the_session_with_googles_error(listen) -> None:
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url, resumption=True,
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url, resumption=True,
                            retry=FAST) as session:
             with pytest.raises(LiveConnectError) as info:
                 async for _ in session:
@@ -173,7 +173,7 @@ async def test_without_resumption_a_drop_is_an_error(listen) -> None:
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url) as session:
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url) as session:
             with pytest.raises(LiveSessionClosed) as info:
                 async for _ in session:
                     pass
@@ -187,7 +187,8 @@ async def test_resume_an_earlier_session_by_handle(listen) -> None:
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url, handle="saved-handle"):
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url,
+                           handle="saved-handle"):
             pass
     assert listener.connections[0].frames[0].data["setup"]["sessionResumption"] == {
         "handle": "saved-handle"}
@@ -202,7 +203,7 @@ async def test_long_tool_call_is_not_killed_by_keepalive(serve) -> None:
     script = [{"call": {"name": "think"}, "say": "answer {result[answer]}"}]
     async with asyncio.timeout(10):
         server = await serve(script=script)
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT",
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, modality="TEXT",
                            tools=[think]) as session:
             await session.send_text("think hard")
             text = ""
@@ -230,7 +231,7 @@ async def test_abrupt_tcp_drop_is_resumed(listen) -> None:
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url, resumption=True,
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url, resumption=True,
                            retry=FAST) as session:
             seen = []
             async for message in session:

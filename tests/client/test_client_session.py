@@ -27,7 +27,7 @@ def text_of(messages: list[ServerMessage]) -> str:
 async def test_text_turns_and_iteration_does_not_stop_at_turn_complete(serve) -> None:
     async with asyncio.timeout(10):
         server = await serve(api_keys=["k"])
-        async with connect("gemini-x", base_url=server.http_url, api_key="k",
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, api_key="k",
                            modality="TEXT") as session:
             first = await session.receive()
             assert first.setup_complete is not None
@@ -41,7 +41,7 @@ async def test_text_turns_and_iteration_does_not_stop_at_turn_complete(serve) ->
 async def test_text_frames_and_tls(serve, client_ssl) -> None:
     async with asyncio.timeout(10):
         server = await serve(tls=True, binary_frames=False)
-        async with connect("gemini-x", base_url=server.http_url, ssl=client_ssl,
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, ssl=client_ssl,
                            modality="TEXT") as session:
             await session.send_text("over tls")
             assert text_of(await until_turn_complete(session)) == "You said: over tls"
@@ -51,11 +51,11 @@ async def test_refusals_carry_googles_code_and_reason(serve) -> None:
     async with asyncio.timeout(10):
         server = await serve(api_keys=["good"])
         with pytest.raises(LiveConnectError) as bad_key:
-            await connect("gemini-x", base_url=server.http_url, api_key="bad")
+            await connect("gemini-2.0-flash-exp", base_url=server.http_url, api_key="bad")
         assert bad_key.value.code == 1007
         assert bad_key.value.reason == errors.API_KEY_INVALID
         with pytest.raises(LiveConnectError) as no_key:
-            await connect("gemini-x", base_url=server.http_url)
+            await connect("gemini-2.0-flash-exp", base_url=server.http_url)
         assert no_key.value.code == 1008
         assert no_key.value.reason == errors.cut_reason(errors.UNREGISTERED_CALLER)
         with pytest.raises(LiveConnectError) as bad_model:
@@ -69,7 +69,8 @@ async def test_scripted_close_ends_iteration_with_code_and_reason(serve) -> None
                                                          "reason": "Internal error encountered."}}]
     async with asyncio.timeout(10):
         server = await serve(script=script)
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT") as session:
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url,
+                           modality="TEXT") as session:
             await session.send_text("crash now")
             seen = []
             with pytest.raises(LiveSessionClosed) as info:
@@ -87,7 +88,7 @@ async def test_go_away_is_delivered_and_the_session_goes_on(serve) -> None:
               {"say": "You said: {text}"}]
     async with asyncio.timeout(10):
         server = await serve(script=script)
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT",
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, modality="TEXT",
                            resumption=True) as session:
             await session.send_text("first")
             turn = await until_turn_complete(session)
@@ -108,7 +109,8 @@ async def test_streamed_chunks_arrive_in_order(serve) -> None:
     script = [{"say": "one two three four five six", "chunk_chars": 5, "chunk_delay": 0.01}]
     async with asyncio.timeout(10):
         server = await serve(script=script)
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT") as session:
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url,
+                           modality="TEXT") as session:
             await session.send_text("go")
             turn = await until_turn_complete(session)
             parts = [m for m in turn if m.server_content and m.server_content.model_turn]
@@ -120,7 +122,7 @@ async def test_manual_activity_and_media_helpers(serve) -> None:
     config = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
     async with asyncio.timeout(10):
         server = await serve()
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT",
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, modality="TEXT",
                            config=config) as session:
             await session.send_activity_start()
             await session.send_audio(b"\x00\x00" * 1600)
@@ -133,7 +135,7 @@ async def test_manual_activity_and_media_helpers(serve) -> None:
 async def test_activity_start_with_vad_on_is_refused_by_the_server(serve) -> None:
     async with asyncio.timeout(10):
         server = await serve()
-        async with connect("gemini-x", base_url=server.http_url) as session:
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url) as session:
             await session.send_activity_start()
             with pytest.raises(LiveSessionClosed) as info:
                 async for _ in session:
@@ -145,7 +147,7 @@ async def test_activity_start_with_vad_on_is_refused_by_the_server(serve) -> Non
 async def test_close_is_idempotent_and_ends_iteration(serve) -> None:
     async with asyncio.timeout(10):
         server = await serve()
-        session = await connect("gemini-x", base_url=server.http_url)
+        session = await connect("gemini-2.0-flash-exp", base_url=server.http_url)
         await session.close()
         await session.close()
         assert [m async for m in session][0].setup_complete is not None  # queued before close

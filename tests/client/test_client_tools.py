@@ -111,7 +111,7 @@ async def test_tool_calls_are_answered_automatically(serve) -> None:
     ]
     async with asyncio.timeout(10):
         server = await serve(script=script)
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT",
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, modality="TEXT",
                            tools=[lookup, count]) as session:
             assert [d.name for d in session.setup.tools[0].function_declarations] == [
                 "lookup", "count"]
@@ -138,7 +138,7 @@ async def test_tool_errors_are_reported_to_the_model(serve) -> None:
     script = [{"call": {"name": "broken"}, "say": "got {result[error]}"}]
     async with asyncio.timeout(10):
         server = await serve(script=script)
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT",
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, modality="TEXT",
                            tools=[broken]) as session:
             await session.send_text("go")
             text = ""
@@ -167,7 +167,7 @@ async def test_tool_call_cancellation_cancels_the_running_call(serve) -> None:
                "say": "found"}, {"say": "You said: {text}"}]
     async with asyncio.timeout(10):
         server = await serve(script=script)
-        async with connect("gemini-x", base_url=server.http_url, modality="TEXT",
+        async with connect("gemini-2.0-flash-exp", base_url=server.http_url, modality="TEXT",
                            tools=[slow_search]) as session:
             await session.send_text("search please")
             await started.wait()
@@ -197,7 +197,8 @@ async def test_scheduling_and_will_continue_reach_the_wire(listen) -> None:
 
     async with asyncio.timeout(10):
         listener = await listen(handler)
-        async with connect("gemini-x", base_url=listener.http_url, tools=registry) as session:
+        async with connect("gemini-2.0-flash-exp", base_url=listener.http_url,
+                           tools=registry) as session:
             await session.respond("c2", {"done": True}, name="other", scheduling="SILENT",
                                   will_continue=False)
             conn = listener.connections[0]

@@ -65,8 +65,8 @@ def test_key_is_url_encoded_and_redacted() -> None:
 
 
 def test_model_name() -> None:
-    assert model_name("gemini-x") == "models/gemini-x"
-    assert model_name("models/gemini-x") == "models/gemini-x"
+    assert model_name("gemini-2.0-flash-exp") == "models/gemini-2.0-flash-exp"
+    assert model_name("models/gemini-2.0-flash-exp") == "models/gemini-2.0-flash-exp"
 
 
 def test_endpoint_paths_are_the_documented_ones() -> None:
@@ -74,7 +74,7 @@ def test_endpoint_paths_are_the_documented_ones() -> None:
     assert endpoints.live_path("v1alpha", constrained=True) == CONSTRAINED
     assert endpoints.auth_tokens_path() == "/v1alpha/auth_tokens"
     assert endpoints.models_path() == "/v1beta/models"
-    assert endpoints.models_path("v1", "gemini-x") == "/v1/models/gemini-x"
+    assert endpoints.models_path("v1", "gemini-2.0-flash-exp") == "/v1/models/gemini-2.0-flash-exp"
     assert endpoints.API_VERSIONS == ("v1", "v1beta", "v1alpha")
 
 

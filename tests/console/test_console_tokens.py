@@ -47,7 +47,8 @@ async def open_with_token(base: str, token: str) -> tuple[str, int | None, str]:
     url = base.replace("http", "ws", 1) + LIVE + "?access_token=" + token
     async with asyncio.timeout(5), aiohttp.ClientSession() as http:
         async with http.ws_connect(url) as ws:
-            await ws.send_json({"setup": {"model": "models/gemini-2.0-flash-live-001"}})
+            await ws.send_json(
+                {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025"}})
             msg = await ws.receive()
             if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
                 return next(iter(json.loads(msg.data))), None, ""

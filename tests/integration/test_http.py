@@ -62,6 +62,32 @@ async def test_one_model(serve, name):
     assert body["name"] == f"models/{name}"
 
 
+async def test_the_listing_is_the_model_table_with_paging(serve):
+    """ListModels (ai.google.dev/api/models#method:-models.list): no shut-down model, each
+    model's own token limits, pageSize/pageToken/nextPageToken."""
+    server = await serve()
+    status, body = await get(f"{server.http_url}/v1beta/models")
+    everything = [m["name"] for m in body["models"]]
+    assert status == 200 and "nextPageToken" not in body
+    assert "models/gemini-live-2.5-flash-preview" not in everything  # shut down 2025-12-09
+    live = next(m for m in body["models"] if m["name"] == "models/gemini-3.8-live")
+    assert (live["inputTokenLimit"], live["outputTokenLimit"]) == (131072, 65536)
+    pages, token = [], None
+    while True:
+        query = "?pageSize=3" + (f"&pageToken={token}" if token else "")
+        status, body = await get(f"{server.http_url}/v1beta/models{query}")
+        assert status == 200 and len(body["models"]) <= 3
+        pages += [m["name"] for m in body["models"]]
+        token = body.get("nextPageToken")
+        if token is None:
+            break
+    assert pages == everything
+    status, body = await get(f"{server.http_url}/v1beta/models?pageSize=-1")
+    assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
+    status, _ = await get(f"{server.http_url}/v1beta/models/gemini-2.0-flash-live-001")
+    assert status == 404
+
+
 async def test_unknown_model_is_404(serve):
     server = await serve()
     status, body = await get(f"{server.http_url}/v1beta/models/gpt-4o")

@@ -126,7 +126,8 @@ async def test_every_api_version(serve, version):
     server = await serve()
     async with asyncio.timeout(TIMEOUT):
         async with connect(live_uri(server, version=version, prefix="/")) as ws:
-            await setup_session(ws, {"setup": {"model": "models/gemini-live-2.5-flash-preview"}})
+            await setup_session(
+                ws, {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025"}})
             await ws.send(json.dumps({"realtimeInput": {"text": version}}))
             text, _ = await read_turn(ws)
     assert text == f"You said: {version}"

@@ -18,6 +18,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from live_client import MODEL_NAME
+from openlive.session.models import ModelCatalog
+
 pytestmark = pytest.mark.interop
 
 CAPTURES = Path(__file__).parent / "captures"
@@ -25,6 +28,20 @@ TRUNCATED = "...<"
 TIMEOUT = 20
 EXPLICIT_ACTIVITY_WITH_VAD = (
     "Explicit activity control is not supported when automatic activity detection is enabled.")
+
+
+def _current_model(message: Any) -> Any:
+    """The captures (google-genai 3.4 / @google/genai, 2026-11) name models that Google has
+    since shut down (gemini-live-2.5-flash-preview, 2025-12-09) or made up (gemini-x): the
+    setup is replayed as captured but for a model this server serves (Google refuses the
+    others with 1008, as openlive does: tests/session/test_state.py)."""
+    setup = message.get("setup") if isinstance(message, dict) else None
+    if isinstance(setup, dict) and isinstance(setup.get("model"), str):
+        name = setup["model"]
+        if ModelCatalog().resolve(name) is None and "/" not in name.removeprefix("models/"):
+            prefix = "models/" if name.startswith("models/") else ""
+            return {**message, "setup": {**setup, "model": prefix + MODEL_NAME}}
+    return message
 
 
 def load_connections() -> list[tuple[str, str, list[str]]]:
@@ -42,7 +59,7 @@ def load_connections() -> list[tuple[str, str, list[str]]]:
                 paths[conn] = rec["raw_path"]
                 frames[conn] = []
             elif rec.get("dir") == "client->server":
-                frames[conn].append(json.dumps(rec["json"]))
+                frames[conn].append(json.dumps(_current_model(rec["json"])))
         for conn, raw_path in paths.items():
             out.append((f"{path.stem}#{conn}", raw_path, frames[conn]))
     return out

@@ -95,9 +95,9 @@ async def test_unreachable_endpoint_at_turn_time_closes_1011(model_cache):
     try:
         ws = await connect(server.ws_url + "/ws/google.ai.generativelanguage.v1beta."
                            "GenerativeService.BidiGenerateContent")
-        await ws.send(json.dumps({"setup": {"model": "models/gemini-2.0-flash-live-001",
-                                            "generationConfig": {"responseModalities":
-                                                                 ["TEXT"]}}}))
+        await ws.send(json.dumps({"setup": {
+            "model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
+            "generationConfig": {"responseModalities": ["TEXT"]}}}))
         await ws.recv()
         await ws.send(json.dumps({"realtimeInput": {"text": "Hi"}}))
         with pytest.raises(ConnectionClosedError):
@@ -117,7 +117,7 @@ async def test_engine_over_http_calls_tools_and_counts_tokens(llm_url):
         ws = await connect(server.ws_url + "/ws/google.ai.generativelanguage.v1beta."
                            "GenerativeService.BidiGenerateContent")
         await ws.send(json.dumps({"setup": {
-            "model": "models/gemini-2.0-flash-live-001",
+            "model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
             "generationConfig": {"responseModalities": ["TEXT"], "maxOutputTokens": 40,
                                  "temperature": 0},
             "tools": [{"functionDeclarations": [{

@@ -23,7 +23,7 @@ APP = """
     from openlive.recording import Recorder
 
     RECORDINGS = Path(__file__).parent / "recordings"
-    MODEL = "gemini-live-2.5-flash-preview"
+    MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 
     async def ask(server, text):

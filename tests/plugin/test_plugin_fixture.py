@@ -108,8 +108,9 @@ async def test_tool_responses_are_observed(live_server):
 async def test_messages_are_normalised_and_bad_frames_kept(live_server):
     async with asyncio.timeout(TIMEOUT):
         async with websockets.connect(live_server.live_url, ssl=live_server.ssl_context) as ws:
-            await ws.send(json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview",
-                                                "generation_config": {"temperature": 0.5}}}))
+            await ws.send(json.dumps({"setup": {
+                "model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
+                "generation_config": {"temperature": 0.5}}}))
             await ws.recv()
             await ws.send(json.dumps({"realtime_input": {"audio": {
                 "mime_type": "audio/pcm;rate=16000", "data": "AA-_"}}}))  # URL-safe base64
@@ -119,7 +120,7 @@ async def test_messages_are_normalised_and_bad_frames_kept(live_server):
                     await ws.recv()
         [session] = await live_server.await_closed()
     assert session.client == [
-        {"setup": {"model": "models/gemini-live-2.5-flash-preview",
+        {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
                    "generationConfig": {"temperature": 0.5}}},
         {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": "AA+/"}}},
         {"invalid": "{not json"},
@@ -141,7 +142,8 @@ async def test_plain_websocket_without_tls(live_server):
     assert live_server.ws_url.startswith("ws://") and live_server.ssl_context is None
     async with asyncio.timeout(TIMEOUT):
         async with websockets.connect(live_server.live_url) as ws:
-            await ws.send(json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview"}}))
+            await ws.send(json.dumps(
+                {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025"}}))
             assert json.loads(await ws.recv()) == {"setupComplete": {}}
 
 

@@ -63,7 +63,7 @@ def test_sync_and_async_tests_and_a_failing_assertion(pytester: pytest.Pytester)
             async with asyncio.timeout(10):
                 async with websockets.connect(live_server.live_url,
                                               ssl=live_server.ssl_context) as ws:
-                    model = "models/gemini-live-2.5-flash-preview"
+                    model = "models/gemini-2.5-flash-native-audio-preview-12-2025"
                     await ws.send(json.dumps({"setup": {"model": model}}))
                     await ws.recv()
                 [session] = await live_server.await_closed()

@@ -73,7 +73,7 @@ def test_media_chunks_uses_only_the_first_chunk():
 # ---------------------------------------------------------------- fast path
 
 def test_session_gives_same_errors_and_events_through_the_fast_path() -> None:
-    d = Driver().live(model="gemini-x")
+    d = Driver().live()
     d.feed(video())
     (event,) = d.events()
     assert isinstance(event, ev.MediaReceived) and event.kind == "video"
@@ -92,7 +92,7 @@ def test_media_before_setup_is_still_refused() -> None:
 # ------------------------------------------------------- output under 1 MiB
 
 def text_turn() -> tuple[Driver, int]:
-    d = Driver().live(model="gemini-x", generationConfig={"responseModalities": ["TEXT"]})
+    d = Driver().live(generationConfig={"responseModalities": ["TEXT"]})
     return d, d.start_turn("go")
 
 

@@ -64,13 +64,26 @@ def test_frames_after_close_are_ignored():
     ("gemini-2.0-flash-exp", "models/gemini-2.0-flash-exp"),
     ("models/gemini-2.0-flash-exp", "models/gemini-2.0-flash-exp"),
     ("gemini-3.1-flash-live-preview", "models/gemini-3.1-flash-live-preview"),
-    ("models/gemini-live-2.5-flash-preview", "models/gemini-live-2.5-flash-preview"),
-    ("gemini-some-future-model-99", "models/gemini-some-future-model-99"),
+    ("gemini-3.8-live", "models/gemini-3.8-live"),
+    ("models/gemini-3.8-live-extended-thinking", "models/gemini-3.8-live-extended-thinking"),
 ])
-def test_gemini_family_models_are_accepted(name, canonical):
+def test_served_models_are_accepted(name, canonical):
     d = Driver().setup(model=name)
     assert d.core.model == canonical
     d.assert_sent({"setupComplete": {}})
+
+
+@pytest.mark.parametrize("name", [
+    "gemini-live-2.5-flash-preview",  # shut down 2025-12-09 (Google's deprecations page)
+    "models/gemini-2.0-flash-live-001",  # likewise
+    "gemini-some-future-model-99",  # not a Live model Google serves
+])
+def test_shut_down_and_unknown_gemini_models_are_not_found(name):
+    d = Driver()
+    err = d.refused(setup_message(model=name))
+    shown = name if name.startswith("models/") else "models/" + name
+    assert (err.code, err.reason) == (1008, errors.cut_reason(
+        errors.model_not_found(shown, "v1beta")))
 
 
 @pytest.mark.parametrize("name,shown", [

@@ -159,7 +159,8 @@ async def test_cli_token_create(serve, tmp_path) -> None:
     async with asyncio.timeout(20):
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "openlive.cli", "token", "create", "--url", server.http_url,
-            "--api-key", KEY, "--uses", "1", "--setup", '{"model": "models/gemini-x"}',
+            "--api-key", KEY, "--uses", "1",
+            "--setup", '{"model": "models/gemini-2.0-flash-exp"}',
             "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         assert proc.returncode == 0, err.decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from ..engines.base import Engine
 from ..session import tokens as tk
 from ..session.admission import Gate
 from ..session.limits import Limits
-from ..session.models import ModelCatalog
+from ..session.models import ModelCatalog, describe_model, list_page
 from ..session.state import SessionCore
 from ..store import MemoryStore, Store
 from ..websocket_edge import WebSocketEdge
@@ -116,7 +116,7 @@ class LiveServer:
             if proxy is not None:
                 creds = Credentials.from_request(request.query, request.headers)
                 return await proxy(request, *models, refused=self.keys.check(creds))
-            return self._models(*models)
+            return self._models(*models, request.query)
         if path in ("/healthz", "/health") and request.method == "GET":
             return web.json_response({"status": "ok", "engine": self.engine.name,
                                       "version": __version__, "sessions": len(self.active)})
@@ -202,25 +202,26 @@ class LiveServer:
             log.info("%s disconnected (close code %s)", label, ws.close_code)
         return ws
 
-    def _models(self, api_version: str, name: str | None) -> web.Response:
-        def describe(model: str) -> dict:
-            return {
-                "name": f"models/{model}",
-                "version": "openlive",
-                "displayName": model,
-                "description": f"Served by openlive ({self.engine.name} engine)",
-                "inputTokenLimit": 131072,
-                "outputTokenLimit": 8192,
-                "supportedGenerationMethods": ["bidiGenerateContent"],
-            }
-
+    def _models(self, api_version: str, name: str | None,
+                query: Mapping[str, str] | None = None) -> web.Response:
+        """ListModels / GetModel from the model table (session/models.py)."""
+        engine = self.engine.name
         if name is None:
-            return web.json_response({"models": [describe(m) for m in self.catalog.listed()]})
+            query = query or {}
+            try:
+                names, token = list_page(self.catalog.listed(), query.get("pageSize"),
+                                         query.get("pageToken"))
+            except ValueError as exc:
+                return error_response(400, "INVALID_ARGUMENT", f"openlive: {exc}")
+            body: dict[str, Any] = {"models": [describe_model(m, engine) for m in names]}
+            if token is not None:
+                body["nextPageToken"] = token
+            return web.json_response(body)
         resolved = self.catalog.resolve(name)
         if resolved is None:
             return error_response(404, "NOT_FOUND", f"models/{name} is not found for API "
                                                     f"version {api_version}")
-        return web.json_response(describe(resolved[len("models/"):]))
+        return web.json_response(describe_model(resolved[len("models/"):], engine))
 
     async def _on_startup(self, app: web.Application) -> None:
         await self.store.open()

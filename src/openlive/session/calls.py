@@ -48,10 +48,17 @@ class CallBook:
         return issued
 
     @staticmethod
-    def non_blocking(setup: Setup | None, name: str | None) -> bool:
-        return setup is not None and any(
-            d.name == name and d.behavior == "NON_BLOCKING"
-            for d in setup.function_declarations())
+    def non_blocking(setup: Setup | None, name: str | None, default: str = "BLOCKING") -> bool:
+        """Whether the declared function ``name`` runs NON_BLOCKING: its ``behavior``, or
+        the model's default when it names none (gemini-3.8-live: NON_BLOCKING, its
+        migration notes; earlier models: BLOCKING)."""
+        if setup is None:
+            return False
+        for d in setup.function_declarations():
+            if d.name == name:
+                behavior = d.behavior if d.behavior not in (None, "UNSPECIFIED") else default
+                return behavior == "NON_BLOCKING"
+        return False
 
     def answered_in_background(self, responses: list[FunctionResponse]) -> Scheduling:
         """Close the calls these responses end (not ``willContinue``); what happens next."""

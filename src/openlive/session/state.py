@@ -72,7 +72,7 @@ from .deadlines import Deadlines
 from .history import compress, estimate_tokens
 from .limits import Limits
 from .media import audio_pieces, check_audio, media_kind, text_pieces
-from .models import ModelCatalog
+from .models import ModelCatalog, ModelProfile, profile, refused_fields
 from .resumption import restore_snapshot, take_snapshot
 from .turns import OUTPUT_ACCEPTED, ModelTurn, TurnState
 
@@ -151,6 +151,7 @@ class SessionCore:
         self.phase = Phase.AWAIT_SETUP
         self.setup: Setup | None = None
         self.model: str | None = None
+        self.profile: ModelProfile | None = None  # the model's rules (models.py)
         self.history: list[Content] = []
         self.unanswered: list[Content] = []  # user content since the model last spoke
         self.turn: ModelTurn | None = None
@@ -287,6 +288,11 @@ class SessionCore:
         mods = setup.generation_config and setup.generation_config.response_modalities
         if mods and (len(set(mods)) > 1 or mods[0] not in ("TEXT", "AUDIO")):
             raise LiveError(1007, errors.INVALID_ARGUMENT)
+        self.profile = profile(model)
+        if self.profile is not None:  # the model's own refusals (models.py, with sources)
+            refused = refused_fields(self.profile, setup.to_json_dict())
+            if refused:  # Google's reason text for these is not published: say why
+                raise LiveError(1007, refused[0])
         self.setup, self.model = setup, model
         self.phase = Phase.ADMITTING
         self._spend = self.gate.token_use_needed(setup)
@@ -435,8 +441,8 @@ class SessionCore:
 
     def _start_turn(self) -> None:
         self.queued_turn = False  # this turn answers everything unanswered, queued or not
-        self.history = compress(self.history, self.setup, self.limits.context_window,
-                                self.count_tokens)
+        window = self.profile.input_token_limit if self.profile else self.limits.context_window
+        self.history = compress(self.history, self.setup, window, self.count_tokens)
         turn_id = self.next_turn_id
         self.next_turn_id += 1
         self.turn = ModelTurn(turn_id=turn_id)
@@ -469,6 +475,10 @@ class SessionCore:
         if self.phase is not Phase.LIVE or turn is None or turn.turn_id != turn_id:
             return None
         return turn if output in OUTPUT_ACCEPTED[turn.state] else None
+
+    def _function_behavior(self) -> str:
+        """How a function declared without ``behavior`` runs (the model's default)."""
+        return self.profile.function_behavior if self.profile else "BLOCKING"
 
     def _send(self, usage_metadata: UsageMetadata | None = None, **message: Any) -> None:
         self._outbox.append(ServerMessage(usage_metadata=usage_metadata, **message))
@@ -523,7 +533,7 @@ class SessionCore:
         awaited = []
         for call in issued:
             call_id = call.id or ""
-            if self.calls.non_blocking(self.setup, call.name):  # the turn goes on
+            if self.calls.non_blocking(self.setup, call.name, self._function_behavior()):
                 self.calls.background[call_id] = call
             else:
                 turn.pending_calls[call_id] = call

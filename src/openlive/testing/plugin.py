@@ -6,7 +6,7 @@ import pytest
 @pytest.mark.openlive(script=[{"match": "hello", "say": "Hi there!"}])
 async def test_greeting(live_server):
     client = live_server.genai_client()
-    async with client.aio.live.connect(model="gemini-live-2.5-flash-preview",
+    async with client.aio.live.connect(model="gemini-2.5-flash-native-audio-preview-12-2025",
                                        config={"response_modalities": ["TEXT"]}) as session:
         await session.send_realtime_input(text="hello")
         ...

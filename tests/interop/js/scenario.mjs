@@ -10,7 +10,7 @@
 import { GoogleGenAI, Modality } from '@google/genai';
 
 const [baseUrl, scenario, apiKey = 'test-key'] = process.argv.slice(2);
-const MODEL = 'gemini-live-2.5-flash-preview';
+const MODEL = 'gemini-2.5-flash-native-audio-preview-12-2025';
 const STEP_MS = 5000;
 
 function withTimeout(promise, ms, what) {
