@@ -9,6 +9,7 @@ import pytest
 
 from openlive.session import LoadSession, Phase
 from openlive.session import events as ev
+from openlive.session.admission import owner_of, token_owner
 from openlive.session.limits import Limits
 from openlive.wire import errors
 from openlive.wire.content import FunctionCall
@@ -134,3 +135,62 @@ def test_snapshot_to_store_expires_after_the_handle_ttl() -> None:
     assert snap["expires_at"] == 7250.0 and snap["model"] == MODEL
     with pytest.raises(LiveError):
         Driver().setup(sessionResumption={"handle": "h1"}).admit({"h1": snap}, now=7250.0)
+
+
+# ------------------------------------------------ whose session, and its token's locks
+
+K1, K2 = owner_of("key-one"), owner_of("key-two")
+TOKEN = {"name": "auth_tokens/t", "uses": 1, "expire_time": 1e12,
+         "new_session_expire_time": 1e12, "owner": K1,
+         "setup": {"model": MODEL, "systemInstruction": {"parts": [{"text": "locked"}]}},
+         "field_mask": ["system_instruction"]}
+
+
+def stored_by(owner: str, **core: object) -> dict:
+    """A snapshot of a session opened with ``owner``'s credential."""
+    d = Driver(owner=owner, **core)
+    d.setup(sessionResumption={})
+    d.admit({})
+    return d.core.snapshot(expires_at=1e12)
+
+
+def resume(snapshot: dict, **core: object) -> Driver:
+    d = Driver(**core).setup(sessionResumption={"handle": "h"})
+    return d.admit({"h": snapshot})
+
+
+def test_a_session_resumes_only_under_the_credential_that_opened_it() -> None:
+    snapshot = stored_by(K1)
+    assert snapshot["owner"] == K1 and "key-one" not in json.dumps(snapshot)
+    assert resume(snapshot, owner=K1).core.phase is Phase.LIVE
+    with pytest.raises(LiveError) as info:  # another key: as if it did not exist
+        resume(snapshot, owner=K2)
+    assert (info.value.code, info.value.reason) == (1008, errors.SESSION_NOT_FOUND)
+    # a token minted with key one is key one's credential
+    token = {**TOKEN, "setup": None, "field_mask": None}
+    assert resume(snapshot, token=token, owner=token_owner(token)).core.phase is Phase.LIVE
+    legacy = {k: v for k, v in snapshot.items() if k != "owner"}  # stored before owners
+    assert resume(legacy, owner=K2).core.phase is Phase.LIVE
+
+
+def test_a_tokens_locks_hold_when_resumed_through_the_key_endpoint() -> None:
+    d = Driver(token=TOKEN, owner=token_owner(TOKEN))
+    d.setup(sessionResumption={}, systemInstruction={"parts": [{"text": "mine"}]})
+    d.admit({}, spent=True)
+    assert d.core.setup.system_instruction.text() == "locked"
+    snapshot = d.core.snapshot(expires_at=1e12)
+    r = Driver(owner=K1).setup(sessionResumption={"handle": "h"},
+                               systemInstruction={"parts": [{"text": "mine"}]})
+    r.admit({"h": snapshot})
+    assert r.core.setup.system_instruction.text() == "locked"
+
+
+def test_a_context_update_does_not_undo_a_tokens_lock() -> None:
+    d = Driver(token=TOKEN, owner=token_owner(TOKEN)).setup()
+    d.admit({}, spent=True)
+    d.drain()
+    d.feed({"contextUpdate": {"systemInstruction": {"parts": [{"text": "jailbreak"}]}}})
+    assert d.core.setup.system_instruction.text() == "locked"
+    free = live()
+    free.feed({"contextUpdate": {"systemInstruction": {"parts": [{"text": "new"}]}}})
+    assert free.core.setup.system_instruction.text() == "new"

@@ -161,3 +161,19 @@ async def test_context_window_compression_bounds_the_prompt(serve) -> None:
         assert max(prompts) <= 60 + 30  # never far past the trigger
         assert prompts[-1] < prompts[3] + 20
         await ws.close()
+
+
+async def test_a_handle_resumes_only_under_the_key_that_opened_it(serve) -> None:
+    """Issue 13: key two resumed key one's session and answered its pending tool call."""
+    server = await serve(api_keys=["key-one", "key-two"], limits=NO_LIMITS)
+    async with asyncio.timeout(15):
+        ws = await open_live(server, key="key-one")
+        [h] = handles(await setup(ws, sessionResumption={}))
+        await ws.close()
+        ws = await open_live(server, key="key-two")
+        await send(ws, {"setup": {"model": MODEL, "sessionResumption": {"handle": h}}})
+        assert await closed_with(ws) == (1008, errors.SESSION_NOT_FOUND)
+        ws = await open_live(server, key="key-one")
+        got = await setup(ws, sessionResumption={"handle": h})
+        assert got[0] == {"setupComplete": {}}
+        await ws.close()

@@ -74,6 +74,7 @@ async def console_token(request: web.Request, *, store: Store, open_server: bool
                             "newSessionExpireTime": tk.format_time(now + TOKEN_NEW_SESSION)},
                            now)
     record["key"] = "console"  # per-key limits count console sessions together
+    record["owner"] = "console"  # a console page resumes its sessions with a fresh token
     await store.save_token(record["name"], record, record["expire_time"])
     log.info("console token created for a loopback page")
     return web.json_response(tk.token_response(record), headers={"Cache-Control": "no-store"})

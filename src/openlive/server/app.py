@@ -14,7 +14,7 @@ from aiohttp import web
 from .. import __version__
 from ..engines.base import Engine
 from ..session import tokens as tk
-from ..session.admission import Gate
+from ..session.admission import ANONYMOUS, Gate, owner_of, token_owner
 from ..session.limits import Limits
 from ..session.models import ModelCatalog, describe_model, list_page
 from ..session.state import SessionCore
@@ -134,18 +134,20 @@ class LiveServer:
             "Access-Control-Max-Age": "3600",
         })
 
-    async def _admission(self, creds: Credentials, constrained: bool,
-                         now: float) -> tuple[LiveError | None, dict | None, str]:
-        """(error to close with after the first frame, token record, per-key id)."""
+    async def _admission(self, creds: Credentials, constrained: bool, now: float
+                         ) -> tuple[LiveError | None, dict | None, str, str]:
+        """(error to close with after the first frame, token record, per-key id, the owner
+        of the sessions this credential opens)."""
         if constrained and creds.access_token and not creds.api_key:
             record = await self.store.load_token(creds.access_token, now)
             refused = tk.token_error(record, now)
             if refused is not None or record is None:
-                return refused, None, "?"
-            return None, record, record.get("key") or fingerprint(creds.access_token)
+                return refused, None, "?", ANONYMOUS
+            key_id = record.get("key") or fingerprint(creds.access_token)
+            return None, record, key_id, token_owner(record)
         refused = self.keys.check(creds)
         key_id = fingerprint(creds.api_key) if creds.api_key else "anonymous"
-        return refused, None, key_id
+        return refused, None, key_id, owner_of(creds.api_key)
 
     async def _live(self, request: web.Request, api_version: str,
                     constrained: bool = False) -> web.StreamResponse:
@@ -161,7 +163,7 @@ class LiveServer:
         await ws.prepare(request)
         creds = Credentials.from_request(request.query, request.headers)
         now = time.time()
-        auth_error, token, key_id = await self._admission(creds, constrained, now)
+        auth_error, token, key_id, owner = await self._admission(creds, constrained, now)
         counted = False
         if auth_error is None:
             auth_error = self.limiter.acquire(key_id, now)
@@ -185,7 +187,7 @@ class LiveServer:
         else:
             core = SessionCore(api_version=api_version, catalog=self.catalog,
                                auth_error=auth_error, now=now, limits=self.config.limits,
-                               token=token, count_tokens=self.engine.count_tokens)
+                               token=token, owner=owner, count_tokens=self.engine.count_tokens)
             conn = Connection(edge, core, self.engine, store=self.store)
         self.active.add(conn)
         try:

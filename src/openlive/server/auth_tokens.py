@@ -10,6 +10,7 @@ import time
 from aiohttp import web
 
 from ..session import tokens as tk
+from ..session.admission import owner_of
 from ..store.base import Store
 from ..wire import errors
 from ..wire.endpoints import AUTH_TOKENS_PATH_PATTERN
@@ -49,6 +50,7 @@ async def create_auth_token(request: web.Request, *, keys: KeyChecker,
         return error_response(400, "INVALID_ARGUMENT", str(exc))
     if creds.api_key:
         record["key"] = fingerprint(creds.api_key)
+        record["owner"] = owner_of(creds.api_key)  # its sessions are the key's sessions
     await store.save_token(record["name"], record, record["expire_time"])
     log.info("ephemeral token created (%s uses, locked: %s)", record["uses"] or "unlimited",
              "whole setup" if record["setup"] and record["field_mask"] is None

@@ -12,6 +12,11 @@ rules, so none of them re-implements one:
    past ``newSessionExpireTime`` no new session starts (spec/protocol.md §1).
 4. **A resumption handle must name a stored, unexpired session of the same model**
    (spec/protocol.md §4): older handles of a session are aliases of its newest.
+5. **A session resumes only under the credential that created it**: the same API key, or
+   an ephemeral token minted with that key (:func:`owner_of`); any other credential is told
+   the session does not exist (1008 SESSION_NOT_FOUND). Google does not document this; a
+   handle is a bearer secret otherwise, and one key's client could take over another's
+   session (issue 13).
 
 :class:`Gate` holds one connection's answers to these; the edge fetches what it asks for
 (a stored session, a token use) and hands it back.
@@ -19,6 +24,7 @@ rules, so none of them re-implements one:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +36,20 @@ from . import tokens as tk
 
 #: An older handle of a session points at a newer one; a chain longer than this is broken.
 MAX_ALIAS_HOPS = 16
+ANONYMOUS = "anonymous"  # an open server's client without a key
+
+
+def owner_of(api_key: str | None) -> str:
+    """Who owns the sessions a key opens: a 128-bit one-way label of the key (stored with
+    each session and in the tokens the key mints; never the key)."""
+    if not api_key:
+        return ANONYMOUS
+    return "owner:" + hashlib.sha256(b"openlive-owner\0" + api_key.encode()).hexdigest()[:32]
+
+
+def token_owner(record: dict[str, Any]) -> str:
+    """A token's sessions belong to the key that minted it (or to the token alone)."""
+    return str(record.get("owner") or "token:" + str(record.get("name")))
 
 
 @dataclass
@@ -47,6 +67,7 @@ class Gate:
 
     auth_error: LiveError | None = None
     token: dict[str, Any] | None = None  # the ephemeral token's store record
+    owner: str = ANONYMOUS  # owner_of(key) or token_owner(token): whose sessions these are
     handle_to_load: str | None = None
     snapshot: dict[str, Any] | None = None
     found_handle: str | None = None  # the handle whose record held the session
@@ -69,6 +90,13 @@ class Gate:
         if self.token is None:
             return setup
         return tk.constrain_setup(setup, self.token)
+
+    def locks(self) -> dict[str, Any] | None:
+        """What the token locks (its setup and field mask), kept with the session so that
+        the locks hold when it is resumed through any endpoint."""
+        if self.token is None or not self.token.get("setup"):
+            return None
+        return {"setup": self.token["setup"], "field_mask": self.token.get("field_mask")}
 
     def token_use_needed(self, setup: Setup) -> bool:
         """Whether to spend one of the token's uses: each new session does, a resumption
@@ -107,10 +135,13 @@ class Gate:
             self.found_handle = handle
 
     def check_snapshot(self, model: str | None, now: float) -> dict[str, Any]:
-        """The stored session to continue. Raises LiveError when it is unknown, expired, or
-        of another model (the config may change on resumption, the model may not)."""
+        """The stored session to continue. Raises LiveError when it is unknown, expired,
+        another credential's, or of another model (the config may change on resumption,
+        the model may not)."""
         snapshot = self.snapshot
         if snapshot is None or snapshot.get("expires_at", 0) <= now:
+            raise LiveError(1008, errors.SESSION_NOT_FOUND)
+        if snapshot.get("owner", self.owner) != self.owner:
             raise LiveError(1008, errors.SESSION_NOT_FOUND)
         if snapshot.get("model") != model:
             raise LiveError(1007, errors.INVALID_ARGUMENT)

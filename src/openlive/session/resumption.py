@@ -33,6 +33,7 @@ class Resumable(Protocol):
     deadlines: Deadlines
     gate: Gate
     resumed: bool
+    locks: dict[str, Any] | None
 
 SNAPSHOT_VERSION = 1
 
@@ -63,6 +64,8 @@ def take_snapshot(core: Resumable, expires_at: float) -> dict[str, Any]:
         "session_started": core.deadlines.session_started,
         "video_seen": core.deadlines.video_seen,
         "token": core.gate.token["name"] if core.gate.token else None,
+        "owner": core.gate.owner,  # whose credential may resume it (admission.py, rule 5)
+        "locks": core.locks,  # a token's locked fields hold on every resumption
         "expires_at": expires_at,
     }
 
@@ -79,6 +82,7 @@ def restore_snapshot(core: Resumable, snapshot: dict[str, Any]) -> None:
                                                    deadlines.session_started))
     deadlines.video_seen = bool(snapshot.get("video_seen"))
     core.resumed = True
+    core.locks = snapshot.get("locks") or core.locks  # the session's original locks
     for c in snapshot.get("background_calls") or ():  # NON_BLOCKING calls still open
         call = FunctionCall.model_validate(c)
         core.calls.background[call.id or ""] = call

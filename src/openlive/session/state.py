@@ -66,7 +66,8 @@ from ..wire.server_messages import (
 )
 from ..wire.setup import Setup
 from . import events as ev
-from .admission import Gate, resumes
+from . import tokens as tk
+from .admission import ANONYMOUS, Gate, resumes
 from .calls import CallBook, IssuedCalls
 from .deadlines import Deadlines
 from .history import compress, estimate_tokens
@@ -138,12 +139,14 @@ class SessionCore:
         now: float = 0.0,
         limits: Limits | None = None,
         token: dict[str, Any] | None = None,
+        owner: str = ANONYMOUS,
         new_handle: Callable[[], str] | None = None,
         count_tokens: Callable[[Content], int] | None = None,
     ) -> None:
         self.api_version = api_version
         self.catalog = catalog or ModelCatalog()
-        self.gate = Gate(auth_error=auth_error, token=token)
+        self.gate = Gate(auth_error=auth_error, token=token, owner=owner)
+        self.locks = self.gate.locks()  # a token's locked fields, kept across resumption
         self.limits = limits or Limits.none()
         self.deadlines = Deadlines(self.limits, connected_at=now, session_started=now)
         self._new_handle = new_handle or (lambda: str(uuid.uuid4()))
@@ -314,6 +317,7 @@ class SessionCore:
         self._need = None
         if resumes(self.setup):  # type: ignore[arg-type]
             restore_snapshot(self, self.gate.check_snapshot(self.model, now))
+            self.setup = self._locked(self.setup)  # type: ignore[arg-type]
         self.phase = Phase.LIVE
         self._send(setup_complete=SetupComplete())
         self._events.append(ev.SetupDone(setup=self.setup, model=self.model))  # type: ignore[arg-type]
@@ -419,8 +423,15 @@ class SessionCore:
             changes["system_instruction"] = update.system_instruction
         if update.tools is not None:
             changes["tools"] = update.tools.tools or []
-        self.setup = self.setup.model_copy(update=changes)
+        # a token's locked fields keep the token's values (Google is silent on contextUpdate
+        # against a token's locks: the locks hold, as they do for the setup)
+        self.setup = self._locked(self.setup.model_copy(update=changes))
         self._events.append(ev.ContextUpdated(update=update))
+
+    def _locked(self, setup: Setup) -> Setup:
+        """The setup under the locks of this connection's token and of the session's."""
+        setup = self.gate.constrain(setup)
+        return tk.constrain_setup(setup, self.locks) if self.locks else setup
 
     # ------------------------------------------------------------- turn bookkeeping
 
