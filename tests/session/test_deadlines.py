@@ -133,3 +133,20 @@ def test_a_second_engine_go_away_keeps_the_earlier_close() -> None:
     assert d.core.next_deadline() == 30.0
     d.core.go_away("5s", 20.0)
     assert d.core.next_deadline() == 25.0
+
+
+def test_a_connection_without_a_setup_closes_at_the_setup_timeout():
+    """openlive's own limit (Google documents none): an idle socket cannot hold a slot."""
+    limits = Limits(connection_lifetime=None, session_audio=None, session_video=None,
+                    setup_timeout=30.0)
+    d = Driver(limits=limits, now=100.0)
+    assert d.core.next_deadline() == 130.0
+    d.core.tick(129.0)
+    with pytest.raises(LiveError) as info:
+        d.core.tick(130.0)
+    assert (info.value.code, info.value.reason) == (1011, errors.DEADLINE_EXCEEDED)
+    assert d.core.phase is Phase.CLOSED
+    ok = Driver(limits=limits, now=100.0).live()
+    assert ok.core.next_deadline() is None  # a setup came: no setup deadline any more
+    ok.core.tick(500.0)
+    assert ok.core.phase is Phase.LIVE

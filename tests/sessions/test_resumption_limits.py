@@ -177,3 +177,18 @@ async def test_a_handle_resumes_only_under_the_key_that_opened_it(serve) -> None
         got = await setup(ws, sessionResumption={"handle": h})
         assert got[0] == {"setupComplete": {}}
         await ws.close()
+
+
+async def test_a_socket_that_sends_no_setup_is_closed(serve) -> None:
+    """Issue 13: WebSockets that never sent setup lived until the connection lifetime
+    (forever with --connection-lifetime 0)."""
+    server = await serve(limits=Limits(connection_lifetime=None, session_audio=None,
+                                       setup_timeout=0.3))
+    async with asyncio.timeout(15):
+        ws = await open_live(server)
+        assert await closed_with(ws) == (1011, errors.DEADLINE_EXCEEDED)
+        ws = await open_live(server)  # a setup in time: the session lives on
+        await setup(ws)
+        await asyncio.sleep(0.5)
+        assert reply_text(await turn(ws, "still here")) == "You said: still here"
+        await ws.close()

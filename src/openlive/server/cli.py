@@ -80,6 +80,9 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--connection-lifetime", type=float, default=lm.CONNECTION_LIFETIME,
                    metavar="SECONDS", help="close each connection after this long "
                                           "(default 600; 0 = never)")
+    g.add_argument("--setup-timeout", type=float, default=lm.SETUP_TIMEOUT, metavar="SECONDS",
+                   help="close a connection that sends no setup this long after it opens "
+                        "(default 30; 0 = never)")
     g.add_argument("--go-away-before", type=float, default=lm.GO_AWAY_BEFORE, metavar="SECONDS",
                    help="send goAway this long before a connection or session ends (default 60)")
     g.add_argument("--session-limit-audio", type=float, default=lm.SESSION_LIMIT_AUDIO,
@@ -143,7 +146,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                     go_away_before=args.go_away_before,
                     session_audio=args.session_limit_audio or None,
                     session_video=args.session_limit_video or None,
-                    handle_ttl=args.session_ttl)
+                    handle_ttl=args.session_ttl,
+                    setup_timeout=args.setup_timeout or None)
     if args.tls_cert and not args.tls_key:
         parser.error("--tls-cert needs --tls-key")
     try:

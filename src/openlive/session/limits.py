@@ -9,6 +9,9 @@ GO_AWAY_BEFORE = 60.0  # goAway comes about 60 s before the end
 SESSION_LIMIT_AUDIO = 900.0  # audio-only sessions: 15 min without context compression
 SESSION_LIMIT_VIDEO = 120.0  # audio + video: 2 min
 HANDLE_TTL = 7200.0  # a resumption handle is valid 2 h after the session ends
+# openlive's own (Google documents none): a WebSocket that sends no setup this long is
+# closed like any other deadline, so an idle socket cannot hold a connection slot
+SETUP_TIMEOUT = 30.0
 CONTEXT_WINDOW = 128 * 1024  # native-audio models' context window, in tokens
 
 
@@ -20,8 +23,10 @@ class Limits:
     session_video: float | None = SESSION_LIMIT_VIDEO
     handle_ttl: float = HANDLE_TTL
     context_window: int = CONTEXT_WINDOW
+    setup_timeout: float | None = SETUP_TIMEOUT
 
     @classmethod
     def none(cls) -> Limits:
         """No connection or session limit (unit tests, benchmarks)."""
-        return cls(connection_lifetime=None, session_audio=None, session_video=None)
+        return cls(connection_lifetime=None, session_audio=None, session_video=None,
+                   setup_timeout=None)

@@ -245,13 +245,28 @@ class SessionCore:
         verb: a setup, the first video frame or an engine's goAway moves it."""
         if self.phase is Phase.CLOSED:
             return None
-        return self.deadlines.next(self.phase is Phase.LIVE, self.compressing)
+        due = self.deadlines.next(self.phase is Phase.LIVE, self.compressing)
+        setup_by = self._setup_deadline()
+        if setup_by is not None and (due is None or setup_by < due):
+            return setup_by
+        return due
+
+    def _setup_deadline(self) -> float | None:
+        """While no setup has come: when the connection closes for want of one."""
+        timeout = self.limits.setup_timeout
+        if self.phase is not Phase.AWAIT_SETUP or not timeout:
+            return None
+        return self.deadlines.connected_at + timeout
 
     def tick(self, now: float) -> None:
         """Time has passed: goAway{timeLeft} before the end, then Google's 1011 close
         (LiveError DEADLINE_EXCEEDED). Next: :meth:`messages_to_send`."""
         if self.phase is Phase.CLOSED:
             return
+        setup_by = self._setup_deadline()
+        if setup_by is not None and now >= setup_by - 1e-3:
+            self.phase = Phase.CLOSED  # no setup in time (limits.SETUP_TIMEOUT)
+            raise LiveError(1011, errors.DEADLINE_EXCEEDED)
         due = self.deadlines.due(now, self.phase is Phase.LIVE, self.compressing)
         if due == "close":
             self.phase = Phase.CLOSED
