@@ -88,6 +88,23 @@ async def test_the_listing_is_the_model_table_with_paging(serve):
     assert status == 404
 
 
+async def test_listing_models_needs_a_key_of_a_keyed_server(serve):
+    """Google's ListModels refuses callers without a key (issue 13: openlive's did not):
+    no key 403 PERMISSION_DENIED, a wrong one 400 INVALID_ARGUMENT (API_KEY_INVALID)."""
+    server = await serve(api_keys=["k"])
+    for path in ("/v1beta/models", "/v1beta/models/gemini-3.8-live"):
+        status, body = await get(server.http_url + path)
+        assert (status, body["error"]["status"]) == (403, "PERMISSION_DENIED")
+        assert body["error"]["message"] == errors.UNREGISTERED_CALLER
+        status, body = await get(server.http_url + path + "?key=wrong")
+        assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT")
+        assert body["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+        status, _ = await get(server.http_url + path + "?key=k")
+        assert status == 200
+    status, body = await get(server.http_url + "/console/models")  # the console's list
+    assert status == 200 and "gemini-3.8-live" in body["models"]
+
+
 async def test_unknown_model_is_404(serve):
     server = await serve()
     status, body = await get(f"{server.http_url}/v1beta/models/gpt-4o")

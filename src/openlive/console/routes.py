@@ -1,9 +1,11 @@
-"""The console's HTTP routes: the page, its static files and ``POST /console/token``."""
+"""The console's HTTP routes: the page, its static files, ``POST /console/token`` and
+``GET /console/models``."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,7 @@ log = logging.getLogger("openlive.console")
 
 STATIC_DIR = Path(__file__).parent / "static"
 TOKEN_PATH = "/console/token"
+MODELS_PATH = "/console/models"  # the model names for the page's list (no key needed)
 TOKENS_OFF = ("this server gives the console no tokens (serve --no-console-tokens): "
               "enter an API key or an ephemeral token (e.g. from `openlive token create`)")
 
@@ -31,11 +34,13 @@ _CSP = ("default-src 'self'; connect-src 'self' ws: wss: http: https:; "
 
 
 def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
-                       tokens: bool = True) -> None:
+                       tokens: bool = True,
+                       models: Callable[[], list[str]] = list) -> None:
     """Register the console; call before the server's catch-all route. ``store``: where
     console tokens are saved (the Live server's, which checks them); ``open_server``: the
     server has no API keys; ``tokens``: loopback pages may get a token (False:
-    ``serve --no-console-tokens``)."""
+    ``serve --no-console-tokens``); ``models``: the served model names (the page's list:
+    ``GET /v1beta/models`` needs a key of a keyed server, as Google's does)."""
 
     async def index(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html", headers={
@@ -47,7 +52,11 @@ def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
                                    tokens=tokens)
 
     app.router.add_get("/", index)
+    async def model_names(request: web.Request) -> web.Response:
+        return web.json_response({"models": models()}, headers={"Cache-Control": "no-cache"})
+
     app.router.add_post(TOKEN_PATH, token)
+    app.router.add_get(MODELS_PATH, model_names)
     app.router.add_static("/console/", STATIC_DIR, append_version=False)
 
 

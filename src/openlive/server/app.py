@@ -20,7 +20,7 @@ from ..session.models import ModelCatalog, describe_model, list_page
 from ..session.state import SessionCore
 from ..store import MemoryStore, Store
 from ..websocket_edge import WebSocketEdge
-from ..wire.errors import LiveError
+from ..wire.errors import LiveError, credential_error_body
 from .auth import Credentials, KeyChecker, fingerprint
 from .auth_tokens import create_auth_token, match_auth_tokens_path
 from .connection import Connection
@@ -112,10 +112,14 @@ class LiveServer:
             return await create_auth_token(request, keys=self.keys, store=self.store)
         models = match_models_path(path)
         if models is not None and request.method == "GET":
+            # Google's ListModels needs a key too (issue 13: this server's did not)
+            refused = self.keys.check(Credentials.from_request(request.query, request.headers))
             proxy = getattr(self.engine, "proxy_models", None)  # the relay asks its upstream
             if proxy is not None:
-                creds = Credentials.from_request(request.query, request.headers)
-                return await proxy(request, *models, refused=self.keys.check(creds))
+                return await proxy(request, *models, refused=refused)
+            if refused is not None:
+                status, body = credential_error_body(refused)
+                return web.json_response(body, status=status)
             return self._models(*models, request.query)
         if path in ("/healthz", "/health") and request.method == "GET":
             return web.json_response({"status": "ok", "engine": self.engine.name,

@@ -46,7 +46,7 @@ def build_app(live: LiveServer) -> web.Application:
     ``ServerConfig(console=False)`` (``serve --no-console``)."""
     def console(app: web.Application) -> None:
         add_console_routes(app, store=live.store, open_server=live.keys.open,
-                           tokens=live.config.console_tokens)
+                           tokens=live.config.console_tokens, models=live.catalog.listed)
 
     return live.make_app(routes=[console] if live.config.console else [])
 

@@ -68,3 +68,12 @@ def error_body(code: int, status: str, message: str, reason: str | None = None) 
         error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                              "reason": reason, "domain": "googleapis.com"}]
     return {"error": error}
+
+
+def credential_error_body(refused: LiveError) -> tuple[int, dict]:
+    """A refused credential on a REST route, as Google's REST answers it: a wrong key is
+    400 INVALID_ARGUMENT (reason API_KEY_INVALID), no credential 403 PERMISSION_DENIED
+    with the unregistered-callers text (whole: a close reason is cut, a body is not)."""
+    if refused.code == 1007:
+        return 400, error_body(400, "INVALID_ARGUMENT", API_KEY_INVALID, "API_KEY_INVALID")
+    return 403, error_body(403, "PERMISSION_DENIED", UNREGISTERED_CALLER)

@@ -18,7 +18,7 @@ from aiohttp import web
 from ...session.admission import Gate
 from ...websocket_edge import WebSocketEdge
 from ...wire.endpoints import models_path
-from ...wire.errors import LiveError, error_body
+from ...wire.errors import LiveError, credential_error_body, error_body
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession
 from .pipe import RelayConnection
@@ -57,9 +57,8 @@ class RelayEngine(Engine):
         """GET …/models[/NAME] answered by the upstream (with the server key): the relay
         serves whatever models the upstream serves. Clients need a key of this server."""
         if refused is not None:
-            status, kind = (400, "INVALID_ARGUMENT") if refused.code == 1007 else (
-                403, "PERMISSION_DENIED")
-            return web.json_response(error_body(status, kind, refused.reason), status=status)
+            status, body = credential_error_body(refused)
+            return web.json_response(body, status=status)
         up = self.upstream
         base = up.base_url.rstrip("/")
         base = base if "://" in base else "http://" + base

@@ -313,9 +313,9 @@ function updateVadControls() {
 async function listModels() {
   if (!isOwnServer(form.elements.namedItem("url").value)) return;
   try {
-    const response = await fetch("/v1beta/models");
+    const response = await fetch("/console/models");  // /v1beta/models needs a key
     const body = await response.json();
-    const names = (body.models || []).map((m) => m.name.replace(/^models\//, ""));
+    const names = body.models || [];
     $("models").replaceChildren(...names.map((name) => new Option(name)));
   } catch {
     // a server without a model list: the field stays free text
