@@ -65,7 +65,7 @@ class Connection:
                     if core.needs() is not None:
                         await self._admit()
                 except LiveError as exc:
-                    await self._fail(exc)
+                    await self._end(exc.code, exc.reason)
                     break
                 self._pump()
                 await self.flush()
@@ -96,10 +96,10 @@ class Connection:
         self._rearm.set()
         await self.edge.close(code, reason)
 
-    async def _fail(self, exc: LiveError) -> None:
-        """A rule was broken: what the core queued goes out, then Google's close."""
+    async def _end(self, code: int, reason: str) -> None:
+        """The session ends: what the core queued goes out, then the close."""
         await self.flush()
-        await self.close(exc.code, exc.reason)
+        await self.close(code, reason)
 
     def _pump(self) -> None:
         """Hand every event the core produced to the engine (events an engine hook causes
@@ -185,7 +185,7 @@ class Connection:
             try:
                 core.tick(time.time())
             except LiveError as exc:
-                await self._fail(exc)
+                await self._end(exc.code, exc.reason)
                 return
             await self.flush()
 
@@ -259,8 +259,7 @@ class Connection:
             pass
         except Exception:
             log.exception("%s engine failed in turn %d", self.label, turn.turn_id)
-            await self.flush()
-            await self.close(1011, INTERNAL)
+            await self._end(1011, INTERNAL)
         finally:
             self._turn_tasks.pop(turn.turn_id, None)
 
@@ -327,5 +326,4 @@ class _EngineTurn:
         await self._conn._after(lambda: self._core.go_away(time_left, time.time()))
 
     async def close(self, code: int, reason: str) -> None:
-        await self._conn.flush()
-        await self._conn.close(code, reason)
+        await self._conn._end(code, reason)

@@ -6,7 +6,8 @@ window compression lasts 15 minutes with audio only, 2 minutes once video was se
 limit survives resumption), and none with compression; a ``goAway`` with ``timeLeft``
 comes before the end, and the end is a 1011 close with DEADLINE_EXCEEDED. An engine (the
 emulator's fault injection) may send its own goAway: the connection then ends the same way
-when that ``timeLeft`` runs out.
+when that ``timeLeft`` runs out. A connection that sends no setup ends the same way after
+``limits.setup_timeout`` (openlive's own limit: Google documents none).
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ class Deadlines:
             self.go_away_sent = True
             return max(0, round(end - now))
         return None
+
+    def setup_by(self) -> float | None:
+        """While no setup has come: when the connection closes for want of one."""
+        timeout = self.limits.setup_timeout
+        return self.connected_at + timeout if timeout else None
 
     def engine_go_away(self, now: float, time_left: str) -> None:
         """An engine sent goAway: no other goAway follows; the close comes at its end."""

@@ -246,24 +246,20 @@ class SessionCore:
         if self.phase is Phase.CLOSED:
             return None
         due = self.deadlines.next(self.phase is Phase.LIVE, self.compressing)
-        setup_by = self._setup_deadline()
+        setup_by = self._setup_by()
         if setup_by is not None and (due is None or setup_by < due):
             return setup_by
         return due
 
-    def _setup_deadline(self) -> float | None:
-        """While no setup has come: when the connection closes for want of one."""
-        timeout = self.limits.setup_timeout
-        if self.phase is not Phase.AWAIT_SETUP or not timeout:
-            return None
-        return self.deadlines.connected_at + timeout
+    def _setup_by(self) -> float | None:
+        return self.deadlines.setup_by() if self.phase is Phase.AWAIT_SETUP else None
 
     def tick(self, now: float) -> None:
         """Time has passed: goAway{timeLeft} before the end, then Google's 1011 close
         (LiveError DEADLINE_EXCEEDED). Next: :meth:`messages_to_send`."""
         if self.phase is Phase.CLOSED:
             return
-        setup_by = self._setup_deadline()
+        setup_by = self._setup_by()
         if setup_by is not None and now >= setup_by - 1e-3:
             self.phase = Phase.CLOSED  # no setup in time (limits.SETUP_TIMEOUT)
             raise LiveError(1011, errors.DEADLINE_EXCEEDED)
