@@ -43,3 +43,16 @@ class Store(ABC):
     @abstractmethod
     async def spend_token(self, name: str, uses: int) -> bool:
         """Count one use, atomically; False if all ``uses`` are spent (0 = unlimited)."""
+
+    # -- leases: "this session is connected", held by one connection (session/leases.py)
+    @abstractmethod
+    async def claim_lease(self, key: str, holder: str, ttl: float) -> bool:
+        """Hold ``key`` for ``ttl`` seconds, atomically: True if it was free, expired or
+        already ``holder``'s (then its time is renewed); False if another holds it."""
+
+    @abstractmethod
+    async def release_lease(self, key: str, holder: str) -> None:
+        """Free ``key`` if ``holder`` holds it (another holder's lease stays)."""
+
+    async def ping(self) -> None:  # noqa: B027 - a store in this process is always there
+        """Raise if the store cannot be reached (readiness checks)."""

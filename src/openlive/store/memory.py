@@ -15,6 +15,7 @@ class MemoryStore(Store):
         self._sessions: dict[str, tuple[Record, float]] = {}
         self._tokens: dict[str, tuple[Record, float]] = {}
         self._used: dict[str, int] = {}
+        self._leases: dict[str, tuple[str, float]] = {}  # key -> (holder, monotonic expiry)
         self._saves = 0
 
     async def save_session(self, handle: str, record: Record, expires_at: float) -> None:
@@ -54,6 +55,19 @@ class MemoryStore(Store):
             return False
         self._used[name] = used + 1
         return True
+
+    async def claim_lease(self, key: str, holder: str, ttl: float) -> bool:
+        now = time.monotonic()
+        held = self._leases.get(key)
+        if held is not None and held[0] != holder and held[1] > now:
+            return False
+        self._leases[key] = (holder, now + ttl)
+        return True
+
+    async def release_lease(self, key: str, holder: str) -> None:
+        held = self._leases.get(key)
+        if held is not None and held[0] == holder:
+            del self._leases[key]
 
     def _purge(self, now: float) -> None:
         for table in (self._sessions, self._tokens):

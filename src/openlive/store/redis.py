@@ -94,3 +94,26 @@ class RedisStore(Store):
         ok = await self.r.eval(self._SPEND, 2, self.prefix + "token:" + name,
                                self.prefix + "token-used:" + name, uses)
         return bool(ok)
+
+    # SET the lease if it is free or already this holder's (renewing its TTL), in one step
+    _CLAIM = """
+    local held = redis.call('GET', KEYS[1])
+    if held and held ~= ARGV[1] then return 0 end
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+    """
+    _RELEASE = """
+    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+    return 1
+    """
+
+    async def claim_lease(self, key: str, holder: str, ttl: float) -> bool:
+        ok = await self.r.eval(self._CLAIM, 1, self.prefix + "lease:" + key, holder,
+                               max(1, math.ceil(ttl * 1000)))
+        return bool(ok)
+
+    async def release_lease(self, key: str, holder: str) -> None:
+        await self.r.eval(self._RELEASE, 1, self.prefix + "lease:" + key, holder)
+
+    async def ping(self) -> None:
+        await self.r.ping()

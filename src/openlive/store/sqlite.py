@@ -18,6 +18,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS tokens (
     name TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 
 
@@ -130,3 +133,18 @@ class SQLiteStore(Store):
             "UPDATE tokens SET used = used + 1 WHERE name = ? AND (? = 0 OR used < ?)",
             (name, uses, uses))
         return changed == 1
+
+    async def claim_lease(self, key: str, holder: str, ttl: float) -> bool:
+        now = time.time()  # wall clock: every process sharing the file reads the same one
+        changed = await self._run(
+            "INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "holder = excluded.holder, expires_at = excluded.expires_at "
+            "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+            (key, holder, now + ttl, now))
+        return changed == 1
+
+    async def release_lease(self, key: str, holder: str) -> None:
+        await self._run("DELETE FROM leases WHERE key = ? AND holder = ?", (key, holder))
+
+    async def ping(self) -> None:
+        await self._run("SELECT 1")
