@@ -74,7 +74,7 @@ from .history import compress, estimate_tokens
 from .limits import Limits
 from .media import audio_pieces, check_audio, media_kind, text_pieces
 from .models import ModelCatalog, ModelProfile, profile, refused_fields
-from .resumption import restore_snapshot, take_snapshot
+from .resumption import connected_elsewhere, restore_snapshot, session_key, take_snapshot
 from .turns import OUTPUT_ACCEPTED, ModelTurn, TurnState
 
 
@@ -124,7 +124,17 @@ class SpendToken:
     uses: int
 
 
-Need = LoadSession | SpendToken
+@dataclass(frozen=True)
+class ClaimSession:
+    """Mark the resumed session connected (``Store.claim_lease(key, holder, ttl)``): True
+    if no other connection holds it (see :func:`.resumption.connected_elsewhere`)."""
+
+    key: str
+    holder: str
+    ttl: float
+
+
+Need = LoadSession | SpendToken | ClaimSession
 
 
 class SessionCore:
@@ -164,6 +174,9 @@ class SessionCore:
         self.handle: str | None = None  # the last resumption handle issued
         self.resumed = False
         self.hears_audio = False  # set by the engine's session (open_session): see media
+        self.session_id = uuid.uuid4().hex  # one session's key across its handles (leases)
+        self.lease_holder = uuid.uuid4().hex  # this connection, as a lease's holder
+        self._claimed = False  # a resumed session's lease is held by this connection
         self._need: Need | None = None
         self._spend = False  # a token use to spend before going live
         self._outbox: list[ServerMessage] = []
@@ -223,6 +236,10 @@ class SessionCore:
         try:
             if isinstance(need, SpendToken):
                 self.gate.token_spent(bool(result), now)
+            elif isinstance(need, ClaimSession):
+                if not result:
+                    raise connected_elsewhere()
+                self._claimed = True
             else:
                 self.gate.handle_loaded(result)
             self._admit(now)
@@ -277,6 +294,16 @@ class SessionCore:
     def snapshot(self, expires_at: float) -> dict[str, Any]:
         return take_snapshot(self, expires_at)
 
+    def lease(self) -> ClaimSession | None:
+        """The lease the edge holds while this connection lives (renew it every
+        ``ttl / 3`` s with the same holder, release it on close), so that no other
+        connection resumes the session meanwhile; None: the session cannot be resumed."""
+        if self.phase is not Phase.LIVE or self.setup is None:
+            return None
+        if self.setup.session_resumption is None:
+            return None
+        return ClaimSession(self.session_id, self.lease_holder, self.limits.lease_ttl)
+
     def close(self) -> None:
         """The connection is closing: every later verb is a no-op."""
         self.phase = Phase.CLOSED
@@ -325,10 +352,17 @@ class SessionCore:
         if handle is not None:
             self._need = LoadSession(handle)
             return
-        self._need = None
         if resumes(self.setup):  # type: ignore[arg-type]
-            restore_snapshot(self, self.gate.check_snapshot(self.model, now))
+            snapshot = self.gate.check_snapshot(self.model, now)
+            if not self._claimed:  # no two connections on one session (resumption.py)
+                self.session_id = session_key(snapshot, self.gate.found_handle)
+                self._need = ClaimSession(self.session_id, self.lease_holder,
+                                          self.limits.lease_ttl)
+                return
+            self._need = None
+            restore_snapshot(self, snapshot)
             self.setup = self._locked(self.setup)  # type: ignore[arg-type]
+        self._need = None
         self.phase = Phase.LIVE
         self._send(setup_complete=SetupComplete())
         self._events.append(ev.SetupDone(setup=self.setup, model=self.model))  # type: ignore[arg-type]
