@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from openlive.session import GEMINI_LIVE_MODELS, LoadSession, Phase, SessionCore, SpendToken
+from openlive.session import (
+    GEMINI_LIVE_MODELS,
+    ClaimSession,
+    LoadSession,
+    Phase,
+    SessionCore,
+    SpendToken,
+)
 from openlive.session import events as ev
 from openlive.session.state import Need
 from openlive.wire.errors import LiveError
@@ -79,6 +86,7 @@ class Driver:
         core_kwargs.setdefault("new_handle", lambda: f"h{next(counter)}")
         self.core = SessionCore(**core_kwargs)
         self.fetches: list[Need] = []  # what admit() was asked to fetch, in order
+        self.claims: list[ClaimSession] = []  # the leases admit() was asked to claim
 
     # -- frames in, output out
 
@@ -119,13 +127,22 @@ class Driver:
         self.events()
         return self
 
-    def admit(self, store: dict[str, Any], spent: bool = True, now: float = 0.0) -> Driver:
+    def admit(self, store: dict[str, Any], spent: bool = True, now: float = 0.0,
+              leases: dict[str, str] | None = None) -> Driver:
         """Answer every :meth:`SessionCore.needs` as a store holding ``store`` (handle ->
-        record) would, and whose token spend returns ``spent``."""
+        record) would, whose token spend returns ``spent`` and whose live leases are
+        ``leases`` (key -> holder; a claim adds one)."""
+        leases = {} if leases is None else leases
         while (need := self.core.needs()) is not None:
-            self.fetches.append(need)
+            if isinstance(need, ClaimSession):
+                self.claims.append(need)
+            else:
+                self.fetches.append(need)
             if isinstance(need, SpendToken):
                 self.core.fetched(spent, now)
+            elif isinstance(need, ClaimSession):
+                free = leases.setdefault(need.key, need.holder) == need.holder
+                self.core.fetched(free, now)
             else:
                 assert isinstance(need, LoadSession)
                 self.core.fetched(store.get(need.handle), now)

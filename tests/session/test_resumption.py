@@ -194,3 +194,47 @@ def test_a_context_update_does_not_undo_a_tokens_lock() -> None:
     free = live()
     free.feed({"contextUpdate": {"systemInstruction": {"parts": [{"text": "new"}]}}})
     assert free.core.setup.system_instruction.text() == "new"
+
+
+# ------------------------------------------------ one connection per session (leases)
+
+def test_a_resume_is_refused_while_another_connection_holds_the_session() -> None:
+    """Google refuses a resume while the session's earlier socket is still open, with 1011
+    (spec/protocol.md §5; github.com/aicc2025/sip-to-ai pull 14)."""
+    first = live(sessionResumption={})
+    held = first.core.lease()
+    assert held is not None and held.ttl == first.core.limits.lease_ttl
+    snapshot = first.core.snapshot(expires_at=1e12)
+    leases = {held.key: held.holder}  # the first connection is still open
+    r = Driver().setup(sessionResumption={"handle": "h"})
+    with pytest.raises(LiveError) as info:
+        r.admit({"h": snapshot}, leases=leases)
+    assert (info.value.code, info.value.reason) == (1011, errors.INTERNAL)
+    assert r.core.phase is Phase.CLOSED and r.drain() == []  # no setupComplete
+    assert r.fetches == [LoadSession("h")] and [c.key for c in r.claims] == [held.key]
+    assert r.core.history == [] and leases == {held.key: held.holder}
+    # once the first connection released it, the same handle resumes
+    del leases[held.key]
+    again = Driver().setup(sessionResumption={"handle": "h"}).admit({"h": snapshot},
+                                                                    leases=leases)
+    assert again.core.phase is Phase.LIVE
+    assert again.core.lease().key == held.key
+    assert leases == {held.key: again.core.lease_holder}
+
+
+def test_a_lease_follows_the_session_across_its_handles() -> None:
+    d = live(sessionResumption={})
+    key = d.core.lease().key
+    d.say("one")
+    d.core.complete_turn(d.core.turn.turn_id)
+    snapshot = d.core.snapshot(expires_at=1e12)
+    r = Driver().setup(sessionResumption={"handle": "h2"}).admit({"h2": snapshot})
+    assert r.core.session_id == key and r.core.lease().key == key
+    assert r.core.lease().holder != d.core.lease_holder  # each connection its own holder
+
+
+def test_no_lease_without_session_resumption() -> None:
+    d = live()
+    assert d.core.lease() is None
+    d.core.close()
+    assert live(sessionResumption={}).core.lease() is not None

@@ -12,6 +12,9 @@ HANDLE_TTL = 7200.0  # a resumption handle is valid 2 h after the session ends
 # openlive's own (Google documents none): a WebSocket that sends no setup this long is
 # closed like any other deadline, so an idle socket cannot hold a connection slot
 SETUP_TIMEOUT = 30.0
+# openlive's own (Google is silent): a connection's "connected" mark in the store lives this
+# long without renewal, so a crashed process's sessions can be resumed again after it
+LEASE_TTL = 30.0
 CONTEXT_WINDOW = 128 * 1024  # native-audio models' context window, in tokens
 
 
@@ -24,6 +27,7 @@ class Limits:
     handle_ttl: float = HANDLE_TTL
     context_window: int = CONTEXT_WINDOW
     setup_timeout: float | None = SETUP_TIMEOUT
+    lease_ttl: float = LEASE_TTL
 
     @classmethod
     def none(cls) -> Limits:

@@ -6,13 +6,25 @@ handle whenever the session can be resumed (no model turn running), ``resumable:
 while one runs. A new connection whose setup names a handle continues that session: its
 history, pending tool calls and the session's start (the duration limit survives); the
 config may change, the model may not. A handle stays valid 2 h after the session ends.
+
+**One connection per session.** Google refuses a resume while an earlier connection of the
+same session is still open, with 1011 ("Internal error encountered.", spec/protocol.md §5;
+reported in github.com/aicc2025/sip-to-ai pull 14: "Gemini rejects a resume with 1011
+while an earlier socket of the same session is still open"), so a client must close the
+old socket first. openlive does the same across server processes: a connection of a
+resumable session holds a *lease* in the store (``Store.claim_lease``, key: the session's
+id, kept in every snapshot), renewed while it lives and released when it closes; a resume
+claims the lease before it continues the session and is refused while another holds it.
+A crashed process's leases expire after ``Limits.lease_ttl`` (openlive's own: 30 s).
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..wire import errors
 from ..wire.content import Content, FunctionCall, Part
+from ..wire.errors import LiveError
 from ..wire.setup import Setup
 from .admission import Gate
 from .calls import CallBook
@@ -34,6 +46,7 @@ class Resumable(Protocol):
     gate: Gate
     resumed: bool
     locks: dict[str, Any] | None
+    session_id: str
 
 SNAPSHOT_VERSION = 1
 
@@ -52,6 +65,7 @@ def take_snapshot(core: Resumable, expires_at: float) -> dict[str, Any]:
             history.append(Content(role="model", parts=turn.parts).to_json_dict())
     return {
         "v": SNAPSHOT_VERSION,
+        "session": core.session_id,  # the lease's key: one connection at a time
         "model": core.model,
         "setup": core.setup.to_json_dict() if core.setup else None,
         "history": history,
@@ -70,6 +84,17 @@ def take_snapshot(core: Resumable, expires_at: float) -> dict[str, Any]:
     }
 
 
+def session_key(snapshot: dict[str, Any], found_handle: str | None) -> str:
+    """The key of a stored session's lease (a snapshot stored before sessions had an id:
+    the handle it was found under)."""
+    return str(snapshot.get("session") or "handle:" + str(found_handle))
+
+
+def connected_elsewhere() -> LiveError:
+    """The refusal of a resume while another connection holds the session (see above)."""
+    return LiveError(1011, errors.INTERNAL)
+
+
 def restore_snapshot(core: Resumable, snapshot: dict[str, Any]) -> None:
     """Continue a stored session: its history, pending tool calls and counters; the setup
     stays the one this connection sent."""
@@ -82,6 +107,7 @@ def restore_snapshot(core: Resumable, snapshot: dict[str, Any]) -> None:
                                                    deadlines.session_started))
     deadlines.video_seen = bool(snapshot.get("video_seen"))
     core.resumed = True
+    core.session_id = session_key(snapshot, core.gate.found_handle)
     core.locks = snapshot.get("locks") or core.locks  # the session's original locks
     for c in snapshot.get("background_calls") or ():  # NON_BLOCKING calls still open
         call = FunctionCall.model_validate(c)
