@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -21,17 +22,22 @@ from ..session.state import SessionCore
 from ..store import MemoryStore, Store
 from ..websocket_edge import WebSocketEdge
 from ..wire.errors import LiveError, credential_error_body
+from . import metrics
 from .auth import Credentials, KeyChecker, fingerprint
 from .auth_tokens import create_auth_token, match_auth_tokens_path
 from .connection import Connection
 from .http_errors import error_response
 from .limits import KeyLimiter
 from .routes import match_live_path, match_models_path
+from .timeouts import body_within
 
 log = logging.getLogger("openlive.server")
 
 LIVE_SERVER: web.AppKey[LiveServer] = web.AppKey("openlive", "LiveServer")  # type: ignore[name-defined]
 MAX_CLIENT_MESSAGE = 16 * 1024 * 1024  # a client frame larger than this closes with 1009
+# openlive's own (Google documents none; docs/security.md): a request's head (and a REST
+# body) must arrive within this many seconds of the connection, or of the previous request
+HANDSHAKE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -47,11 +53,19 @@ class ServerConfig:
     allow_origins: list[str] = field(default_factory=list)  # browser Origins; empty = any
     console: bool = True  # serve the browser console at / (and POST /console/token)
     console_tokens: bool = True  # POST /console/token gives loopback pages a token (else 403)
+    # per-model refusals off (TEXT replies, refused setup fields): session/models.py
+    permissive: bool = False
     # observer(session label, direction, message), called in the server's event loop (keep it
     # quick): "open" (dict: api_version, constrained, auth kind; never a key or token),
     # "client" / "server" (each raw frame, str or bytes, in order), "close" (dict: code, and
     # the reason when this server closed)
     observer: Callable[[str, str, Any], None] | None = None
+    # seconds for a request's head (and a REST body) to arrive (slowloris); also the idle
+    # time of a keep-alive HTTP connection between requests
+    handshake_timeout: float | None = HANDSHAKE_TIMEOUT
+    # GET /metrics (server/metrics.py): "keyed" (a keyed server asks for one of its keys),
+    # "open", or "off" (404, and nothing is counted)
+    metrics: str = "keyed"
 
 
 class LiveServer:
@@ -61,21 +75,29 @@ class LiveServer:
         self.engine = engine
         self.config = config or ServerConfig()
         self.keys = KeyChecker(self.config.api_keys)
-        self.catalog = ModelCatalog(engine.served_models())
+        self.catalog = ModelCatalog(engine.served_models(), permissive=self.config.permissive)
         self.store: Store = self.config.store or MemoryStore()
         self.limiter = KeyLimiter(self.config.max_sessions_per_key,
                                   self.config.max_starts_per_minute)
         self.active: set[Any] = set()  # Connection, or the relay's/replay's
         self._ids = itertools.count(1)
+        self.observer = self.config.observer
+        self._lag_probe: asyncio.Task[None] | None = None
+        if self.config.metrics != "off":
+            metrics.install_stage_sink()
+            self.observer = metrics.MetricsObserver(self.config.observer)
 
     def make_app(self, routes: Iterable[Callable[[web.Application], None]] = ()
                  ) -> web.Application:
         """The Live endpoint, token and model routes, health; each of ``routes`` (e.g. the
         browser console, composed in server/run.py) adds its own ahead of the catch-all."""
-        app = web.Application()
+        app = web.Application(middlewares=[body_within(self.config.handshake_timeout)])
         app[LIVE_SERVER] = self
         for add_routes in routes:
             add_routes(app)
+        if self.config.metrics != "off":
+            app.router.add_get("/metrics", metrics.metrics_handler(self.config.metrics,
+                                                                   self.keys))
         app.router.add_route("*", "/{tail:.*}", self.handle)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
@@ -176,7 +198,7 @@ class LiveServer:
         peer = request.remote or "?"
         log.info("%s connected from %s (%s%s)", label, peer, api_version,
                  ", ephemeral token" if token else "")
-        observer = self.config.observer
+        observer = self.observer
         edge = WebSocketEdge(ws, label=label, observer=observer,
                              binary_frames=self.config.binary_frames)
         if observer is not None:
@@ -231,6 +253,8 @@ class LiveServer:
 
     async def _on_startup(self, app: web.Application) -> None:
         await self.store.open()
+        if self.config.metrics != "off":
+            self._lag_probe = asyncio.create_task(metrics.watch_loop_lag())
 
     async def _on_shutdown(self, app: web.Application) -> None:
         for conn in list(self.active):
@@ -238,4 +262,6 @@ class LiveServer:
         await self.engine.aclose()
 
     async def _on_cleanup(self, app: web.Application) -> None:
+        if self._lag_probe is not None:
+            self._lag_probe.cancel()
         await self.store.aclose()

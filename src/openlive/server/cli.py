@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "with timings) and WAV audio of both sides; see `openlive recordings`")
     _sessions_arguments(p)
     _console_arguments(p)
+    _operations_arguments(p)
     add_engine_arguments(p)
 
 
@@ -64,6 +65,15 @@ def _console_arguments(p: argparse.ArgumentParser) -> None:
                         "is 403; users type an API key or an ephemeral token). Use it behind "
                         "a reverse proxy on the same machine, where every request looks "
                         "like loopback")
+
+
+def _operations_arguments(p: argparse.ArgumentParser) -> None:
+    """Metrics, logs and configuration (docs/deploy.md)."""
+    from .metrics import METRICS_MODES
+    g = p.add_argument_group("metrics, logs and configuration (docs/deploy.md)")
+    g.add_argument("--metrics", choices=METRICS_MODES, default="keyed",
+                   help="GET /metrics (Prometheus): keyed (default: a keyed server asks for "
+                        "one of its API keys, as Authorization: Bearer KEY), open, or off")
 
 
 def _sessions_arguments(p: argparse.ArgumentParser) -> None:
@@ -83,6 +93,10 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--setup-timeout", type=float, default=lm.SETUP_TIMEOUT, metavar="SECONDS",
                    help="close a connection that sends no setup this long after it opens "
                         "(default 30; 0 = never)")
+    g.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="close a connection whose request head (or REST body) has not "
+                        "arrived this long after it opens, or after its last request "
+                        "(default 10; 0 = about an hour; docs/security.md)")
     g.add_argument("--go-away-before", type=float, default=lm.GO_AWAY_BEFORE, metavar="SECONDS",
                    help="send goAway this long before a connection or session ends (default 60)")
     g.add_argument("--session-limit-audio", type=float, default=lm.SESSION_LIMIT_AUDIO,
@@ -99,6 +113,10 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
                    help="session starts per API key per minute (default 0 = unlimited)")
     g.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="browser Origin allowed to connect (repeatable; default: any)")
+    g.add_argument("--permissive", action="store_true",
+                   help="accept what each model refuses on Google's service (TEXT replies on "
+                        "AUDIO-only models, fields a model removed): for apps mid-migration; "
+                        "off by default (docs/fidelity.md)")
 
 
 def read_keys_file(path: str) -> list[str]:
@@ -168,7 +186,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                           max_starts_per_minute=args.max_starts_per_minute or None,
                           allow_origins=list(args.allow_origin),
                           console=not args.no_console,
-                          console_tokens=not args.no_console_tokens)
+                          console_tokens=not args.no_console_tokens,
+                          metrics=args.metrics,
+                          permissive=args.permissive)
+    if args.permissive:
+        log.warning("--permissive: per-model refusals are off (TEXT replies on AUDIO-only "
+                    "models, removed fields); Google's service refuses these sessions")
 
     if args.record:
         from ..recording import Recorder

@@ -1,0 +1,96 @@
+"""Limits where a peer can hold the server's resources (issue 13, docs/security.md): slow
+request heads and bodies, connection caps, capacity, clients that do not read. Real
+sockets on loopback; waits are bounded generously (a busy 2-core machine), never timed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from live_client import LIVE_PATH, open_live, reply_text, setup, turn
+
+# openlive's own model, which answers TEXT (Google's Live models answer AUDIO)
+EMULATOR_MODEL = "models/openlive-emulator"
+WAIT = 20.0  # the longest any test waits for the server to act
+
+
+async def raw_connect(server) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", server.port)
+
+
+async def read_until_closed(reader: asyncio.StreamReader, within: float = WAIT) -> bytes:
+    """Everything the server sends until it closes the connection (TimeoutError if it is
+    still open after ``within`` seconds)."""
+    got = b""
+    async with asyncio.timeout(within):
+        while chunk := await reader.read(65536):
+            got += chunk
+    return got
+
+
+def http_status(raw: bytes) -> int:
+    return int(raw.split(b" ", 2)[1])
+
+
+def json_body(raw: bytes) -> dict:
+    return json.loads(raw.split(b"\r\n\r\n", 1)[1])
+
+
+# ------------------------------------------------------------------ slow peers (item 1)
+
+async def test_partial_request_head_is_closed_after_the_handshake_timeout(serve):
+    server = await serve(handshake_timeout=1.0)
+    reader, writer = await raw_connect(server)
+    started = time.monotonic()
+    writer.write(b"GET " + LIVE_PATH.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    await writer.drain()
+    for _ in range(3):  # a slowloris trickles a header now and then
+        await asyncio.sleep(0.2)
+        writer.write(b"X-Slow: 1\r\n")
+        await writer.drain()
+    assert await read_until_closed(reader) == b""  # closed, nothing answered
+    assert time.monotonic() - started >= 1.0  # not before its time
+    writer.close()
+
+
+async def test_an_idle_connection_that_sends_nothing_is_closed(serve):
+    server = await serve(handshake_timeout=1.0)
+    reader, writer = await raw_connect(server)
+    assert await read_until_closed(reader) == b""
+    writer.close()
+
+
+async def test_a_trickled_request_body_gets_408_and_a_close(serve):
+    server = await serve(handshake_timeout=1.0)
+    reader, writer = await raw_connect(server)
+    writer.write(b"POST /v1alpha/auth_tokens HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+    await writer.drain()
+
+    async def trickle() -> None:
+        try:
+            for _ in range(200):
+                await asyncio.sleep(0.2)
+                writer.write(b" ")
+                await writer.drain()
+        except (ConnectionError, RuntimeError):
+            pass
+
+    trickler = asyncio.create_task(trickle())
+    try:
+        raw = await read_until_closed(reader)
+    finally:
+        trickler.cancel()
+    assert http_status(raw) == 408
+    assert json_body(raw)["error"]["status"] == "DEADLINE_EXCEEDED"
+    writer.close()
+
+
+async def test_a_websocket_session_outlives_the_handshake_timeout(serve):
+    """The head timeout ends with the handshake: a session idle for longer stays open."""
+    server = await serve(handshake_timeout=0.5)
+    async with await open_live(server) as ws:
+        await setup(ws, EMULATOR_MODEL, generationConfig={"responseModalities": ["TEXT"]})
+        await asyncio.sleep(1.5)
+        assert reply_text(await turn(ws, "still here")) == "You said: still here"
