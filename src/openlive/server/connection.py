@@ -26,6 +26,7 @@ from ..wire.content import Content, FunctionCall, FunctionResponse
 from ..wire.errors import INTERNAL, LiveError
 from ..wire.server_messages import UsageMetadata
 from ..wire.setup import Setup
+from . import metrics
 
 log = logging.getLogger("openlive.connection")
 
@@ -145,8 +146,12 @@ class Connection:
                     need.name, need.uses)
             else:
                 assert isinstance(need, LoadSession)
-                result = None if store is None else await store.load_session(
-                    need.handle, time.time())
+                try:
+                    result = None if store is None else await store.load_session(
+                        need.handle, time.time())
+                except Exception:
+                    metrics.store_error("load_session")
+                    raise
             core.fetched(result, time.time())
         if core.resumed:
             log.info("%s resumed a stored session", self.label)
@@ -167,6 +172,7 @@ class Connection:
                 await self.store.save_session(superseded, {"alias": handle},
                                               snapshot["expires_at"])
         except Exception:
+            metrics.store_error("save_session")
             log.exception("%s could not store the session for resumption", self.label)
 
     async def _watch_deadlines(self) -> None:
@@ -292,12 +298,20 @@ class _EngineTurn:
         self.turn_id = user.turn_id
         self.setup = setup
         self.history = history
+        self._ready_at: float | None = time.monotonic()  # until the first output: metrics
+
+    def _first_output(self) -> None:
+        if self._ready_at is not None:
+            metrics.first_reply(time.monotonic() - self._ready_at)
+            self._ready_at = None
 
     async def send_text(self, text: str) -> None:
+        self._first_output()
         await self._conn._after(lambda: self._core.model_text(self.turn_id, text))
 
     async def send_audio(self, pcm: bytes, rate: int = 24_000,
                          transcript: str | None = None) -> None:
+        self._first_output()
         await self._conn._after(lambda: self._core.model_audio(
             self.turn_id, pcm, rate, transcript))
 
@@ -305,6 +319,7 @@ class _EngineTurn:
         await self._conn._after(lambda: self._core.generation_complete(self.turn_id))
 
     async def call_tools(self, calls: list[FunctionCall]) -> list[FunctionResponse]:
+        self._first_output()
         conn = self._conn
         issued = self._core.tool_call(self.turn_id, calls)
         if issued is None:

@@ -22,6 +22,7 @@ import numpy as np
 from ...session import events as ev
 from ...wire.setup import Setup
 from ..base import SessionInput
+from . import stage_metrics
 from .partial import PartialTranscript
 from .voice_models import VoiceModels
 
@@ -133,6 +134,7 @@ class Listener:
                     self.inputs.speech_started()
             elif isinstance(e, SpeechEnded):
                 log.debug("speech ended at %.0f ms (%d bytes)", e.at_ms, len(e.audio))
+                stage_metrics.stage(stage_metrics.END_OF_SPEECH, (e.detected_ms - e.at_ms) / 1000)
                 spec = self._spec if self._spec_key == (e.start_ms, e.at_ms) else None
                 self._utterance(e.audio, spec, self._partial)
                 self._spec_key = self._spec = self._partial = None
@@ -228,6 +230,7 @@ class Listener:
             t0 = time.monotonic()
             text = await (spec if spec is not None else self._run_asr(audio))
             t1 = time.monotonic()
+            stage_metrics.stage(stage_metrics.RECOGNITION, t1 - t0)
             if previous is not None:
                 await asyncio.gather(previous, return_exceptions=True)
             log.info("heard: %r (recognition %s, waited %.0f ms)", text,
@@ -242,6 +245,7 @@ class Listener:
         except asyncio.CancelledError:
             raise
         except Exception:
+            stage_metrics.backend_error("asr")
             log.exception("speech recognition failed")
 
     async def aclose(self) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 
+from . import stage_metrics
 from .llm import ToolChoice, Usage, parse_tool_choice, tool_choice_schema, tool_messages
 
 __all__ = ["LLMEndpointError", "OpenAILLM"]
@@ -95,6 +96,13 @@ class OpenAILLM:
         return body
 
     async def _post(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
+        try:
+            return await self._post_once_or_twice(body)
+        except LLMEndpointError:
+            stage_metrics.backend_error("llm")
+            raise
+
+    async def _post_once_or_twice(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
         for attempt in (1, 2):
             try:
                 r = await self._client().post(self.url + "/chat/completions", json=body)

@@ -21,6 +21,7 @@ from typing import Any
 from ...wire.content import FunctionCall, FunctionResponse
 from ...wire.server_messages import UsageMetadata
 from ..base import Turn
+from . import stage_metrics
 
 FIRST_CLAUSE_MIN_CHARS = 1  # the reply starts speaking at its first comma
 PLAYBACK_SLACK_S = 0.05  # a clause due to play this soon goes out with its transcript
@@ -51,6 +52,7 @@ class SpeakingTurn:
         self._pending: collections.deque[tuple[float, int, str]] = collections.deque()
         self._pacer: asyncio.Task[None] | None = None
         self.audio_seconds = 0.0
+        self._started = clock()  # until the first audio goes out (stage_metrics.FIRST_AUDIO)
         self.turn_id = turn.turn_id
         self.setup = turn.setup
         self.history = turn.history
@@ -76,6 +78,8 @@ class SpeakingTurn:
         if not pcm:
             return
         rate = int(getattr(synth, "output_rate", 24_000))
+        if not self._spoken:
+            stage_metrics.stage(stage_metrics.FIRST_AUDIO, self._clock() - self._started)
         transcript = clause if not self._spoken else " " + clause
         self._spoken += 1
         seconds = len(pcm) / (2 * rate)

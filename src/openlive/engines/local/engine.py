@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 from ...session import events as ev
 from ...wire.setup import Setup
+from ..audio import stage_metrics
 from ..audio.listener import Listener
 from ..audio.speaking import SpeakingTurn
 from ..audio.voice_models import VoiceModels
@@ -105,7 +107,10 @@ class LocalSession(EngineSession):
         if not results_turn:
             await use_tools(turn, llm, messages, setup, history, tool_usage)
         reply = []
+        asked = time.monotonic()
         async for delta in llm.astream(messages, usage=answer_usage, **sampling(setup)):
+            if not reply:
+                stage_metrics.stage(stage_metrics.LLM_FIRST_TOKEN, time.monotonic() - asked)
             reply.append(delta)
             await turn.send_text(delta)
         await turn.generation_complete()  # all speech is synthesized: its length is known
