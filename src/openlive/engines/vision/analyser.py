@@ -1,0 +1,179 @@
+"""A frame analyser: JPEG bytes -> :class:`~.description.Description`.
+
+Stages, each timed: decode (Pillow, JPEG draft mode at the analysis size), OCR (rapidocr's
+PP-OCRv6 small ONNX models), QR codes (OpenCV's detector), dominant colours (Pillow),
+people (mediapipe: faces, hands, a body pose). Models load once, on first use, from the
+wheels' own files after a SHA-256 check (:mod:`.models`). One :class:`FrameAnalyser` serves
+every session of a server: a lock runs one frame at a time, so on a small machine the
+analyser never takes more than ``threads`` cores; callers run :meth:`FrameAnalyser.analyse`
+off the event loop (``asyncio.to_thread``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from .colours import dominant_colours
+from .description import Description, Found
+from .models import ocr_model_paths, people_model_dir
+
+log = logging.getLogger("openlive.vision")
+
+STAGES = ("ocr", "qr", "colours", "people")
+MIN_OCR_SCORE = 0.6
+
+# mediaResolution -> the long side of the analysed image, in pixels. Google's docs say only
+# that the setting caps the tokens spent on each image ("balance response quality with
+# latency and cost", ai.google.dev/gemini-api/docs/media-resolution); these sizes are
+# openlive's own, chosen so that LOW reads large signs and HIGH reads a screen's text.
+ANALYSIS_SIZE = {
+    "MEDIA_RESOLUTION_LOW": 320,
+    "MEDIA_RESOLUTION_MEDIUM": 640,
+    "MEDIA_RESOLUTION_HIGH": 1024,
+}
+DEFAULT_SIZE = 640
+
+
+class FrameError(ValueError):
+    """The bytes are not an image Pillow can decode."""
+
+
+def analysis_size(media_resolution: str | None) -> int:
+    return ANALYSIS_SIZE.get(media_resolution or "", DEFAULT_SIZE)
+
+
+def where(x: float, y: float | None = None) -> str:
+    """A rough position from the centre's fractions of width and height."""
+    side = "on the left" if x < 0.36 else "on the right" if x > 0.64 else "in the middle"
+    if y is not None and y < 0.25:
+        side += ", near the top"
+    elif y is not None and y > 0.78:
+        side += ", near the bottom"
+    return side
+
+
+class FrameAnalyser:
+    def __init__(self, *, stages: Iterable[str] = STAGES, threads: int = 2) -> None:
+        unknown = set(stages) - set(STAGES)
+        if unknown:
+            raise ValueError(f"unknown vision stage(s) {sorted(unknown)}; known: {STAGES}")
+        self.stages = tuple(s for s in STAGES if s in set(stages))
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._ocr: Any = None
+        self._qr: Any = None
+        self._people: Any = None
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def load(self) -> None:
+        """Load (and verify) every stage's models now, not at the first frame."""
+        with self._lock:
+            if "ocr" in self.stages:
+                self._ocr_engine()
+            if "people" in self.stages:
+                self._people_models()
+
+    # --- the stages' models -------------------------------------------------------------
+    def _ocr_engine(self) -> Any:
+        if self._ocr is None:
+            from rapidocr import RapidOCR
+
+            paths = ocr_model_paths()
+            self._ocr = RapidOCR(params={
+                "Global.log_level": "error",
+                "Global.use_cls": False,  # camera text is upright; saves a model run
+                "Det.model_path": str(paths["det"]),
+                "Rec.model_path": str(paths["rec"]),
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 1024,
+                "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            })
+        return self._ocr
+
+    def _people_models(self) -> Any:
+        if self._people is None:
+            people_model_dir()  # verifies the .tflite files mediapipe will load
+            from .people import PeopleDetector
+
+            self._people = PeopleDetector()
+        return self._people
+
+    # --- one frame ----------------------------------------------------------------------
+    def analyse(self, jpeg: bytes, *, received_at: float, size: int = DEFAULT_SIZE,
+                stages: Iterable[str] | None = None) -> Description:
+        """Describe one frame (blocking: call it from a worker thread)."""
+        wanted = tuple(s for s in (stages or self.stages) if s in self.stages)
+        with self._lock:
+            return self._analyse(jpeg, received_at, size, wanted)
+
+    def _analyse(self, jpeg: bytes, received_at: float, size: int,
+                 wanted: tuple[str, ...]) -> Description:
+        import numpy as np
+        from PIL import Image, UnidentifiedImageError
+
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            image = Image.open(io.BytesIO(jpeg))
+            full = image.size
+            image.draft("RGB", (size, size))  # JPEG: decode at 1/2, 1/4, 1/8 scale
+            image = image.convert("RGB")
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise FrameError(f"not a decodable image: {exc}") from None
+        if max(image.size) > size:
+            image.thumbnail((size, size))
+        rgb = np.asarray(image)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        timings["decode"] = time.perf_counter() - t0
+        found: dict[str, Any] = {}
+        skipped: list[str] = []
+        for stage in wanted:
+            t = time.perf_counter()
+            try:
+                found[stage] = getattr(self, f"_stage_{stage}")(image, rgb, bgr)
+            except ImportError as exc:
+                skipped.append(f"{stage} ({exc.name or exc} is not installed)")
+            timings[stage] = time.perf_counter() - t
+        people = found.get("people") or {}
+        return Description(
+            received_at=received_at, width=full[0], height=full[1], analysed_size=image.size,
+            text=found.get("ocr", []), qr=found.get("qr", []),
+            colours=found.get("colours", []), faces=people.get("faces", []),
+            hands=people.get("hands", []), people=people.get("people", []),
+            skipped=skipped, timings=timings)
+
+    def _stage_ocr(self, image: Any, rgb: Any, bgr: Any) -> list[str]:
+        result = self._ocr_engine()(bgr)
+        if not result.txts:
+            return []
+        lines = []
+        for text, score, box in zip(result.txts, result.scores, result.boxes, strict=False):
+            text = str(text).strip()
+            if text and score >= MIN_OCR_SCORE:
+                lines.append((float(box[:, 1].min()), float(box[:, 0].min()), text))
+        return [t for _, _, t in sorted(lines)]
+
+    def _stage_qr(self, image: Any, rgb: Any, bgr: Any) -> list[str]:
+        import cv2
+
+        if self._qr is None:
+            self._qr = cv2.QRCodeDetector()
+        ok, texts, _points, _ = self._qr.detectAndDecodeMulti(bgr)
+        if not ok:
+            return []
+        return list(dict.fromkeys(t for t in texts if t))
+
+    def _stage_colours(self, image: Any, rgb: Any, bgr: Any) -> list[str]:
+        return dominant_colours(image)
+
+    def _stage_people(self, image: Any, rgb: Any, bgr: Any) -> dict[str, list[Found]]:
+        return self._people_models().detect(rgb, where)
