@@ -8,7 +8,11 @@ import asyncio
 import json
 import time
 
+from websockets.exceptions import ConnectionClosed
+
 from live_client import LIVE_PATH, open_live, reply_text, setup, turn
+from openlive.server.overload import OVERLOADED
+from openlive.wire import errors
 
 # openlive's own model, which answers TEXT (Google's Live models answer AUDIO)
 EMULATOR_MODEL = "models/openlive-emulator"
@@ -94,3 +98,61 @@ async def test_a_websocket_session_outlives_the_handshake_timeout(serve):
         await setup(ws, EMULATOR_MODEL, generationConfig={"responseModalities": ["TEXT"]})
         await asyncio.sleep(1.5)
         assert reply_text(await turn(ws, "still here")) == "You said: still here"
+
+
+# ------------------------------------------------------------- connection caps (item 2)
+
+async def refused_websocket(server) -> tuple[int, str]:
+    """Open a Live WebSocket that the server refuses: (close code, reason)."""
+    async with asyncio.timeout(WAIT):
+        ws = await open_live(server)
+        try:
+            await ws.recv()
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None
+            return closed.rcvd.code, closed.rcvd.reason
+    raise AssertionError("the server did not close the refused WebSocket")
+
+
+async def test_connections_past_the_total_cap_get_503_or_a_1011_close(serve):
+    server = await serve(max_connections=2, handshake_timeout=60)
+    held = [await raw_connect(server) for _ in range(2)]  # half-open: no byte sent
+    reader, writer = await raw_connect(server)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    raw = await read_until_closed(reader)
+    assert http_status(raw) == 503
+    assert json_body(raw)["error"] == {"code": 503, "status": "UNAVAILABLE",
+                                       "message": OVERLOADED}
+    writer.close()
+    assert await refused_websocket(server) == (1011, errors.UNAVAILABLE)
+    assert server.live.caps.log.counts == {"connection cap --max-connections": 2}
+    for _, w in held:  # a freed slot is taken again
+        w.close()
+    async with asyncio.timeout(WAIT):
+        while server.live.caps.open:
+            await asyncio.sleep(0.05)
+    async with await open_live(server) as ws:
+        await setup(ws, EMULATOR_MODEL, generationConfig={"responseModalities": ["TEXT"]})
+
+
+async def test_connections_past_the_per_address_cap_are_refused(serve):
+    server = await serve(max_connections_per_ip=1, handshake_timeout=60)
+    async with await open_live(server) as ws:
+        await setup(ws, EMULATOR_MODEL, generationConfig={"responseModalities": ["TEXT"]})
+        assert await refused_websocket(server) == (1011, errors.UNAVAILABLE)
+        # the admitted session goes on
+        assert reply_text(await turn(ws, "still here")) == "You said: still here"
+    assert server.live.caps.log.counts == {"connection cap --max-connections-per-ip": 1}
+
+
+async def test_refused_connections_waiting_for_a_head_are_bounded(serve):
+    """Past ANSWERED refused connections waiting for their head, more are dropped at once
+    (a flood of half-open sockets cannot hold the descriptors the caps protect)."""
+    from openlive.server import connection_caps
+    server = await serve(max_connections=1, handshake_timeout=60)
+    held = [await raw_connect(server) for _ in range(1 + connection_caps.ANSWERED)]
+    reader, writer = await raw_connect(server)
+    assert await read_until_closed(reader) == b""  # dropped before it sent a byte
+    writer.close()
+    for _, w in held:
+        w.close()

@@ -26,6 +26,7 @@ from . import metrics
 from .auth import Credentials, KeyChecker, fingerprint
 from .auth_tokens import create_auth_token, match_auth_tokens_path
 from .connection import Connection
+from .connection_caps import ConnectionCaps, automatic_total
 from .http_errors import error_response
 from .limits import KeyLimiter
 from .routes import match_live_path, match_models_path
@@ -63,6 +64,10 @@ class ServerConfig:
     # seconds for a request's head (and a REST body) to arrive (slowloris); also the idle
     # time of a keep-alive HTTP connection between requests
     handshake_timeout: float | None = HANDSHAKE_TIMEOUT
+    # open TCP connections in total ("auto": 80 % of the fd limit, less 64) and per client
+    # address (None: no cap); past either, HTTP 503 / close 1011 (server/connection_caps.py)
+    max_connections: int | str | None = "auto"
+    max_connections_per_ip: int | None = None
     # GET /metrics (server/metrics.py): "keyed" (a keyed server asks for one of its keys),
     # "open", or "off" (404, and nothing is counted)
     metrics: str = "keyed"
@@ -80,6 +85,9 @@ class LiveServer:
         self.limiter = KeyLimiter(self.config.max_sessions_per_key,
                                   self.config.max_starts_per_minute)
         self.active: set[Any] = set()  # Connection, or the relay's/replay's
+        total = self.config.max_connections
+        self.caps = ConnectionCaps(automatic_total() if total == "auto" else total,
+                                   self.config.max_connections_per_ip)
         self._ids = itertools.count(1)
         self.observer = self.config.observer
         self._lag_probe: asyncio.Task[None] | None = None
@@ -91,7 +99,8 @@ class LiveServer:
                  ) -> web.Application:
         """The Live endpoint, token and model routes, health; each of ``routes`` (e.g. the
         browser console, composed in server/run.py) adds its own ahead of the catch-all."""
-        app = web.Application(middlewares=[body_within(self.config.handshake_timeout)])
+        app = web.Application(middlewares=[self.caps.middleware(),
+                                           body_within(self.config.handshake_timeout)])
         app[LIVE_SERVER] = self
         for add_routes in routes:
             add_routes(app)

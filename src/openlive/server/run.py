@@ -16,6 +16,7 @@ from aiohttp import web
 from ..console import add_console_routes
 from ..engines.base import Engine
 from .app import LiveServer, ServerConfig
+from .connection_caps import CappedAppRunner
 
 log = logging.getLogger("openlive.server")
 
@@ -58,10 +59,10 @@ async def start_server(engine: Engine, config: ServerConfig | None = None, *,
     """Start serving; ``port=0`` picks a free port (see ``RunningServer.port``).
     ``reuse_port`` lets several processes share the port (SO_REUSEPORT, Linux)."""
     live = LiveServer(engine, config)
-    runner = web.AppRunner(build_app(live), access_log=None, handle_signals=False,
-                           shutdown_timeout=2.0,
-                           # a request head must arrive in time (slowloris; docs/security.md)
-                           keepalive_timeout=live.config.handshake_timeout or 3630)
+    runner = CappedAppRunner(build_app(live), live.caps, access_log=None, handle_signals=False,
+                             shutdown_timeout=2.0,
+                             # a request head must arrive in time (slowloris; docs/security.md)
+                             keepalive_timeout=live.config.handshake_timeout or 3630)
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024,
                        reuse_port=reuse_port or None)

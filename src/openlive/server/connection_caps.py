@@ -1,0 +1,137 @@
+"""Connection caps: how many TCP connections the server holds, in total and per client
+address, so that no peer can exhaust its file descriptors (issue 13; docs/security.md).
+
+Counted where aiohttp accepts a connection (its ``Server.connection_made``), before any byte
+is read: a half-open socket counts as much as a session. A connection past a cap is
+answered once its request head arrives — a JSON 503 for HTTP, an upgrade and an immediate
+close 1011 for a WebSocket (server/overload.py) — and then closed; while ``ANSWERED``
+refused connections already wait for their head, further ones are dropped at once.
+
+The caps are openlive's own; Google documents none. Behind a reverse proxy every client
+has the proxy's address: leave the per-address cap off there (its default).
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+from .overload import LIVE_REFUSAL, RefusalLog, overloaded_response
+from .routes import match_live_path
+
+log = logging.getLogger("openlive.server")
+
+ANSWERED = 128  # refused connections that may wait for their request head to be answered
+FD_SHARE = 0.8  # the automatic total cap: this share of the file-descriptor limit
+FD_RESERVE = 64  # ... less this many for the store, logs, recordings and listeners
+
+
+def raise_fd_limit() -> tuple[int, int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; returns (soft before, soft now,
+    hard). RLIM_INFINITY as the hard limit leaves the soft one as it is."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            return soft, soft, hard
+        return soft, hard, hard
+    return soft, soft, hard
+
+
+def automatic_total() -> int:
+    """The default total cap: 80 % of the soft file-descriptor limit, less a reserve."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(16, int(soft * FD_SHARE) - FD_RESERVE)
+
+
+class ConnectionCaps:
+    """Open connections, in total and per address; which are refused, and why."""
+
+    def __init__(self, total: int | None, per_address: int | None) -> None:
+        self.total = total or None
+        self.per_address = per_address or None
+        self.open = 0
+        self.by_address: Counter[str] = Counter()
+        self.refused: dict[Any, str] = {}  # aiohttp's handler -> cause, until answered
+        self._admitted: dict[Any, str] = {}  # handler -> address
+        self.log = RefusalLog(log)
+
+    def connection_made(self, handler: Any, transport: Any) -> None:
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        cause = None
+        if self.total is not None and self.open >= self.total:
+            cause = "--max-connections"
+        elif self.per_address is not None and self.by_address[address] >= self.per_address:
+            cause = "--max-connections-per-ip"
+        if cause is None:
+            self.open += 1
+            self.by_address[address] += 1
+            self._admitted[handler] = address
+            return
+        self.log.refused(f"connection cap {cause}", f"{self.open} open")
+        if len(self.refused) >= ANSWERED:
+            transport.abort()
+        else:
+            self.refused[handler] = cause
+
+    def connection_lost(self, handler: Any) -> None:
+        self.refused.pop(handler, None)
+        address = self._admitted.pop(handler, None)
+        if address is not None:
+            self.open -= 1
+            left = self.by_address[address] - 1
+            if left > 0:
+                self.by_address[address] = left
+            else:
+                del self.by_address[address]
+
+    def middleware(self) -> Any:
+        """Answers each request of a refused connection (the outermost middleware)."""
+
+        @web.middleware
+        async def refuse(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.protocol not in self.refused:
+                return await handler(request)
+            if match_live_path(request.path) is not None:
+                ws = web.WebSocketResponse()
+                if ws.can_prepare(request).ok:
+                    await ws.prepare(request)
+                    await ws.close(code=LIVE_REFUSAL.code,
+                                   message=LIVE_REFUSAL.reason.encode("utf-8"))
+                    return ws
+            return overloaded_response()
+
+        return refuse
+
+
+class CappedAppRunner(web.AppRunner):
+    """aiohttp's AppRunner, telling ``caps`` of every connection accepted and lost (through
+    its server's connection_made/connection_lost, which aiohttp 3.x calls for each)."""
+
+    def __init__(self, app: web.Application, caps: ConnectionCaps, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.caps = caps
+
+    async def _make_server(self) -> Any:
+        server = await super()._make_server()
+        made, lost, caps = server.connection_made, server.connection_lost, self.caps
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            made(handler, transport)
+            caps.connection_made(handler, transport)
+
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            caps.connection_lost(handler)
+            lost(handler, exc)
+
+        server.connection_made = connection_made
+        server.connection_lost = connection_lost
+        return server
