@@ -111,8 +111,16 @@ async def recv(ws: ClientConnection, timeout: float = TIMEOUT) -> dict:
         return decode(await ws.recv())
 
 
-async def setup(ws: ClientConnection, model: str = MODEL, **fields: Any) -> list[dict]:
-    """Send setup; return setupComplete and (with sessionResumption) the first update."""
+async def setup(ws: ClientConnection, model: str = MODEL, *, transcribe: bool = True,
+                **fields: Any) -> list[dict]:
+    """Send setup; return setupComplete and (with sessionResumption) the first update.
+
+    Live models answer in AUDIO only (session/models.py), so the reply's text is its
+    transcript: unless ``transcribe=False`` (or the test names it), the setup asks for
+    ``outputAudioTranscription`` and :func:`reply_text` reads it."""
+    if transcribe and "outputAudioTranscription" not in fields \
+            and "output_audio_transcription" not in fields:
+        fields["outputAudioTranscription"] = {}
     await send(ws, {"setup": {"model": model, **fields}})
     first = await recv(ws)
     assert first == {"setupComplete": {}}, first
@@ -169,10 +177,31 @@ async def resumable_turn(ws: ClientConnection, text: str) -> list[dict]:
 
 
 def reply_text(messages: list[dict]) -> str:
-    return "".join(
-        p.get("text", "")
+    """What the model said: its text parts (TEXT replies) and the transcript of its audio
+    (outputTranscription), in order; thought parts are not the reply."""
+    out = []
+    for m in messages:
+        content = m.get("serverContent", {})
+        out += [p.get("text", "") for p in content.get("modelTurn", {}).get("parts", [])
+                if not p.get("thought")]
+        out.append(content.get("outputTranscription", {}).get("text", ""))
+    return "".join(out)
+
+
+def transcript(messages: list[dict]) -> str:
+    """The outputTranscription text among ``messages`` (what the model's audio said)."""
+    return "".join(m.get("serverContent", {}).get("outputTranscription", {}).get("text", "")
+                   for m in messages)
+
+
+def reply_audio(messages: list[dict]) -> bytes:
+    """The model's audio among ``messages`` (PCM16, every inlineData part, decoded)."""
+    import base64
+    return b"".join(
+        base64.b64decode(p["inlineData"]["data"])
         for m in messages
-        for p in m.get("serverContent", {}).get("modelTurn", {}).get("parts", []))
+        for p in m.get("serverContent", {}).get("modelTurn", {}).get("parts", [])
+        if "inlineData" in p)
 
 
 def handles(messages: list[dict]) -> list[str]:
@@ -182,12 +211,14 @@ def handles(messages: list[dict]) -> list[str]:
 
 
 def check_normal_turn(messages: list[dict]) -> None:
-    """modelTurn*, then generationComplete, then turnComplete (with usageMetadata)."""
+    """modelTurn* (and its outputTranscription), then generationComplete, then turnComplete
+    (with usageMetadata)."""
     *body, gen, done = messages
     assert gen == {"serverContent": {"generationComplete": True}}, messages
     assert done["serverContent"] == {"turnComplete": True}, messages
     assert done["usageMetadata"]["totalTokenCount"] >= 1
-    assert body and all("modelTurn" in m.get("serverContent", {}) for m in body), messages
+    assert body and all(set(m.get("serverContent", {})) & {"modelTurn", "outputTranscription"}
+                        for m in body), messages
 
 
 async def closed_with(ws: ClientConnection, got: list[dict] | None = None,

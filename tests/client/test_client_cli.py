@@ -62,8 +62,12 @@ async def test_chat_json_prints_raw_server_messages(serve) -> None:
     assert any(m.get("sessionResumptionUpdate", {}).get("resumable") for m in every)
     lines = [m for m in every if "sessionResumptionUpdate" not in m]
     assert lines[0] == {"setupComplete": {}}
-    assert lines[1] == {"serverContent": {"modelTurn": {"role": "model",
-                                                        "parts": [{"text": "You said: hi"}]}}}
+    # gemini-3.8-live answers in AUDIO, the transcript in the same event (several parts)
+    first = lines[1]["serverContent"]
+    assert first["outputTranscription"] == {"text": "You said: hi"}
+    assert {p["inlineData"]["mimeType"] for p in first["modelTurn"]["parts"]} == {
+        "audio/pcm;rate=24000"}
+    assert out.count("You said: hi") == 1  # raw JSON only: no second, human-readable copy
     assert lines[-1]["serverContent"] == {"turnComplete": True}
     assert "usageMetadata" in lines[-1]
     assert err == ""

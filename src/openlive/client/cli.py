@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 
+# DEFAULT_MODEL: Google's default Live model (ai.google.dev/gemini-api/docs/models/gemini-3.8-live)
+from ..session.models import DEFAULT_MODEL
 from ..wire.endpoints import API_VERSIONS
 
 COMMANDS = ("chat", "talk", "mic")
 DEFAULT_URL = "http://127.0.0.1:8080"
-DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 
 def add_client_parsers(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +25,11 @@ def add_client_parsers(sub: argparse._SubParsersAction) -> None:
                                       "for the last reply before exiting.")
     _common(chat)
     chat.add_argument("--audio", action="store_true",
-                      help="ask for AUDIO replies: play them (needs sounddevice) and print "
-                           "their transcript")
+                      help="play the AUDIO replies (needs sounddevice); without it their "
+                           "transcript is printed and the audio dropped")
+    chat.add_argument("--text", action="store_true",
+                      help="ask for TEXT replies (Google's Live models refuse them: for "
+                           "openlive's own models or a --permissive server)")
     chat.add_argument("--save", metavar="WAV", help="save the reply audio to this WAV file")
     chat.add_argument("--system", metavar="TEXT", help="system instruction")
 

@@ -170,10 +170,10 @@ async def _chat(args: argparse.Namespace, out: Output) -> int:
             out.status(f"cannot play audio: {exc}; use --save reply.wav instead")
             return 2
     options: dict[str, Any] = {"system_instruction": args.system}
-    if args.audio:
-        options.update(modality="AUDIO", output_transcription=True)
-    else:
+    if getattr(args, "text", False):
         options.update(modality="TEXT")
+    else:  # Live models answer in AUDIO only: the reply's text is its transcript
+        options.update(modality="AUDIO", output_transcription=True)
     session = await _open(args, out, **options)
     interactive = sys.stdin.isatty()
     turn_done = asyncio.Event()

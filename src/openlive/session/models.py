@@ -16,10 +16,23 @@ Sources (named in each profile's ``sources``):
   then give 1008 "not found" (livekit/agents#4414).
 * ``doc:live-guide`` — ai.google.dev/gemini-api/docs/live (native-audio models, 128k context,
   spec/protocol.md §5, §8).
+* ``doc:3.1-live`` — ai.google.dev/gemini-api/docs/models/gemini-3.1-flash-live-preview
+  (March 2026), migration notes from 2.5: "a single BidiGenerateContentServerContent event
+  can now contain multiple content parts at the same time (e.g. audio chunks and
+  transcription)"; ``thinkingLevel`` (default minimal) instead of ``thinkingBudget``; default
+  ``turnCoverage`` TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO; asynchronous function calling
+  "not yet supported"; proactive audio and affective dialog "not yet supported".
 * ``spec:§0`` — spec/protocol.md §0 (2026-11-27 update).
+* ``obs:text-refused`` — TEXT replies on native-audio models close with 1007 "Cannot extract
+  voices from a non-audio request." (livekit/livekit#4103, kizuna-ai-lab/sokuji#93,
+  jsalsman/gemini-live#2); on gemini-3.1-flash-live-preview with 1011 "Internal error
+  encountered." (googleapis/python-genai#2238).
 
-Not yet applied by the core (data only, issue 12 continues): allowed/default response
-modalities, default turnCoverage, several parts per event.
+The core applies: which names a setup may use, the allowed and default reply modality
+(:func:`modality_refusal`), the refused setup fields (:func:`refused_fields`), the default
+function behaviour, the token limits and several parts per event. ``default_turn_coverage``
+is data the local engine reads. :class:`ModelCatalog` ``permissive`` turns the refusals off
+(``openlive serve --permissive``), for teams mid-migration.
 """
 
 from __future__ import annotations
@@ -46,6 +59,8 @@ class ModelProfile:
     # every Live model on the Developer API answers in AUDIO only (spec:§0, doc:3.8-live)
     response_modalities: tuple[str, ...] = ("AUDIO",)  # allowed
     default_modality: str = "AUDIO"
+    # How a setup asking for a modality the model does not allow is closed (obs:text-refused)
+    modality_refused: tuple[int, str] = (1007, "Cannot extract voices from a non-audio request.")
     function_behavior: str = "BLOCKING"  # when a declaration names none
     refuses: tuple[Refusal, ...] = ()  # setup fields this model refuses
     default_turn_coverage: str = "TURN_INCLUDES_ONLY_ACTIVITY"
@@ -69,16 +84,20 @@ _REFUSED_BY_3_8: tuple[Refusal, ...] = (
 PROFILES: tuple[ModelProfile, ...] = (
     ModelProfile(
         "gemini-2.5-flash-native-audio-preview-12-2025", "preview",
-        ("doc:live-guide", "doc:deprecations", "spec:§0"),
+        ("doc:live-guide", "doc:deprecations", "spec:§0", "obs:text-refused"),
         notes="the main docs model before 3.x; refuses TEXT replies (spec:§0)"),
     ModelProfile(
-        "gemini-2.5-flash-native-audio-preview-09-2025", "preview", ("doc:live-guide",)),
+        "gemini-2.5-flash-native-audio-preview-09-2025", "preview",
+        ("doc:live-guide", "obs:text-refused")),
     ModelProfile(
-        "gemini-2.5-flash-native-audio-latest", "preview", ("doc:live-guide",),
+        "gemini-2.5-flash-native-audio-latest", "preview", ("doc:live-guide", "obs:text-refused"),
         notes="an alias of the newest 2.5 native-audio preview"),
     ModelProfile(
-        "gemini-3.1-flash-live-preview", "legacy", ("spec:§0", "doc:3.8-live"),
+        "gemini-3.1-flash-live-preview", "legacy",
+        ("spec:§0", "doc:3.8-live", "doc:3.1-live", "obs:text-refused"),
         output_token_limit=65_536, multi_part_events=True,
+        modality_refused=(1011, "Internal error encountered."),
+        default_turn_coverage="TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO",
         notes="legacy since gemini-3.8-live (2026-09)"),
     ModelProfile(
         "gemini-3.8-live", "ga", ("doc:3.8-live",), status_date="2026-09",
@@ -93,7 +112,9 @@ PROFILES: tuple[ModelProfile, ...] = (
         notes="Google documents its existence, not its rules: 3.8-live's are assumed"),
     ModelProfile(
         "gemini-2.0-flash-exp", "experimental", ("doc:live-guide",),
-        input_token_limit=32_768, notes="an older experimental name, still accepted"),
+        input_token_limit=32_768, response_modalities=("AUDIO", "TEXT"),
+        notes="an older experimental (half-cascade) name, still accepted; it answers in "
+              "TEXT too (the guide's first TEXT examples used it)"),
     ModelProfile(
         "gemini-live-2.5-flash-preview", "shut_down", ("doc:deprecations",),
         status_date="2025-12-09"),
@@ -108,6 +129,15 @@ DEFAULT_MODEL = "gemini-3.8-live"
 GEMINI_LIVE_MODELS = tuple(p.name for p in PROFILES if p.served)
 
 _BY_NAME = {name: p for p in PROFILES for name in (p.name, *p.aliases)}
+
+
+def modality_refusal(model: ModelProfile, modality: str | None) -> tuple[int, str] | None:
+    """How the model refuses a setup asking for ``modality`` replies (None: it does not):
+    every Live model on the Developer API answers in AUDIO only (doc:3.8-live "the supported
+    response modality is audio", obs:text-refused); no modality means the default."""
+    if (modality or model.default_modality) in model.response_modalities:
+        return None
+    return model.modality_refused
 
 
 def refused_fields(model: ModelProfile, setup: dict) -> list[str]:
@@ -170,6 +200,9 @@ class ModelCatalog:
     them (1008 "not found": doc:deprecations)."""
 
     extra_names: Iterable[str] = ()
+    #: Per-model refusals off (``--permissive``): TEXT replies and refused setup fields
+    #: are accepted; defaults (AUDIO, NON_BLOCKING...) still apply.
+    permissive: bool = False
     extra: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

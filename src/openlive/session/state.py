@@ -73,9 +73,13 @@ from .deadlines import Deadlines
 from .history import compress, estimate_tokens
 from .limits import Limits
 from .media import audio_pieces, check_audio, media_kind, text_pieces
-from .models import ModelCatalog, ModelProfile, profile, refused_fields
+from .models import ModelCatalog, ModelProfile, modality_refusal, profile, refused_fields
 from .resumption import connected_elsewhere, restore_snapshot, session_key, take_snapshot
 from .turns import OUTPUT_ACCEPTED, ModelTurn, TurnState
+
+#: Audio parts in one event of a multi-part model (each part is at most
+#: media.MAX_AUDIO_PART bytes: 8 keep an event near 256 KB of base64; Google is silent).
+MULTI_PART_EVENT_PARTS = 8
 
 
 class Phase(Enum):
@@ -330,7 +334,11 @@ class SessionCore:
         if mods and (len(set(mods)) > 1 or mods[0] not in ("TEXT", "AUDIO")):
             raise LiveError(1007, errors.INVALID_ARGUMENT)
         self.profile = profile(model)
-        if self.profile is not None:  # the model's own refusals (models.py, with sources)
+        if self.profile is not None and not self.catalog.permissive:
+            # the model's own refusals (models.py, with sources)
+            refused_modality = modality_refusal(self.profile, mods[0] if mods else None)
+            if refused_modality is not None:
+                raise LiveError(*refused_modality)
             refused = refused_fields(self.profile, setup.to_json_dict())
             if refused:  # Google's reason text for these is not published: say why
                 raise LiveError(1007, refused[0])
@@ -568,14 +576,31 @@ class SessionCore:
         if turn is None:
             return False
         mime = f"audio/pcm;rate={rate}"
-        for piece in audio_pieces(pcm):
-            self._send(server_content=ServerContent(model_turn=Content(
-                role="model", parts=[Part(inline_data=Blob(mime_type=mime, data=piece))])))
+        parts = [Part(inline_data=Blob(mime_type=mime, data=piece))
+                 for piece in audio_pieces(pcm)]
+        shown = None
         if transcript:
             turn.add_text(transcript)
             if self.setup is not None and self.setup.output_audio_transcription is not None:
+                shown = Transcription(text=transcript)
+        if self.profile is not None and self.profile.multi_part_events:
+            # 3.x: "a single BidiGenerateContentServerContent event can now contain multiple
+            # content parts at the same time (e.g. audio chunks and transcription)"
+            # (models.py doc:3.1-live): the audio's parts and its transcript in one event
+            for i in range(0, max(len(parts), 1), MULTI_PART_EVENT_PARTS):
+                batch = parts[i:i + MULTI_PART_EVENT_PARTS]
+                last = i + MULTI_PART_EVENT_PARTS >= len(parts)
+                if not batch and (shown is None or not last):
+                    break
                 self._send(server_content=ServerContent(
-                    output_transcription=Transcription(text=transcript)))
+                    model_turn=Content(role="model", parts=batch) if batch else None,
+                    output_transcription=shown if last else None))
+            return True
+        for part in parts:  # 2.5: one part per event, the transcript in its own event
+            self._send(server_content=ServerContent(model_turn=Content(
+                role="model", parts=[part])))
+        if shown is not None:
+            self._send(server_content=ServerContent(output_transcription=shown))
         return True
 
     def tool_call(self, turn_id: int, calls: list[FunctionCall]) -> IssuedCalls | None:

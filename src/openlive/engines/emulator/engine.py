@@ -13,11 +13,15 @@ from ...wire.content import Content, FunctionCall, FunctionResponse
 from ...wire.server_messages import ModalityTokenCount, UsageMetadata
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession, SessionInput, Turn
+from ..local.usage import audio_tokens
 
 if TYPE_CHECKING:
     from ..audio.listener import Listener
     from ..audio.voice_models import VoiceModels
 from . import script as sc
+from .placeholder import RATE as PLACEHOLDER_RATE
+from .placeholder import PlaceholderBudget
+from .placeholder import seconds as placeholder_seconds
 
 log = logging.getLogger("openlive.emulator")
 
@@ -52,10 +56,12 @@ class EmulatorEngine(Engine):
                  *, voice: VoiceModels | None = None):
         """``voice``: speech models (see :func:`voice_if_installed`): the emulator then hears
         realtime audio (VAD + speech recognition) and answers in speech when AUDIO is
-        requested. Without it, it answers in text and ignores audio."""
+        requested. Without it, AUDIO replies use the placeholder voice (placeholder.py) and
+        realtime audio is not listened to."""
         self.script_path = script_path
         self.rules = rules if rules is not None else default_or_loaded(script_path)
         self.voice = voice
+        self._told = False
 
     @classmethod
     def from_script(cls, path: str | Path, *, voice: VoiceModels | None = None
@@ -70,9 +76,11 @@ class EmulatorEngine(Engine):
         ignored = [p for p in setup.set_paths() if not p.startswith(honoured)]
         if ignored:
             log.info("accepted, not honoured by the emulator: %s", ", ".join(ignored))
-        if setup.response_modality() == "AUDIO" and self.voice is None:
-            log.info("session asked for AUDIO replies: the emulator answers in TEXT (speech "
-                     "needs the local extra: pip install 'openlive[local]')")
+        if setup.response_modality() == "AUDIO" and self.voice is None and not self._told:
+            self._told = True
+            log.info("AUDIO replies use the placeholder voice (a tone a letter, with the "
+                     "scripted text as outputTranscription); speech needs the local extra: "
+                     "pip install 'openlive[local]'")
         if self.voice is not None and (setup.response_modality() == "AUDIO"
                                        or setup.input_audio_transcription is not None):
             self.voice.preload()  # in the background: ready by the time the user has spoken
@@ -105,10 +113,11 @@ class EmulatorSession(EngineSession):
         self.voice = voice
         self.hears_audio = voice is not None
         self.listener: Listener | None = None
-        # Speech only when AUDIO is asked for explicitly: with no responseModalities the
-        # emulator keeps answering in text (scripts and CI read text replies).
-        mods = setup and setup.generation_config and setup.generation_config.response_modalities
-        self.speaks = voice is not None and bool(mods) and "AUDIO" in (mods or ())
+        # AUDIO replies (the Gemini API's default when no modality is named) are speech:
+        # Piper's with the local extra, else the placeholder voice (placeholder.py).
+        self.audio_replies = setup is None or setup.response_modality() == "AUDIO"
+        self.speaks = voice is not None and self.audio_replies
+        self.heard_seconds = 0.0  # realtimeInput audio received (usageMetadata AUDIO)
         if self.speaks and setup is not None:
             from ..audio.tts import resolve_voice
 
@@ -129,6 +138,8 @@ class EmulatorSession(EngineSession):
             await self.listener.aclose()
 
     def on_event(self, event: object) -> None:
+        if isinstance(event, MediaReceived) and event.kind == "audio":
+            self.heard_seconds += len(event.blob.data) / (2 * (event.rate or 16_000))
         if self.listener is not None:
             self.listener.on_event(event)
             return
@@ -138,11 +149,11 @@ class EmulatorSession(EngineSession):
                      "send text turns (clientContent or realtimeInput.text)", event.kind)
 
     async def respond(self, turn: Turn) -> None:
+        spoken = None  # Piper's speech (the local extra); else the placeholder voice
         if self.speaks and self.voice is not None:
             from ..audio.speaking import SpeakingTurn
 
-            turn = SpeakingTurn(turn, await asyncio.to_thread(self.voice.synthesizer))
-        modality = "AUDIO" if self.speaks else "TEXT"
+            turn = spoken = SpeakingTurn(turn, await asyncio.to_thread(self.voice.synthesizer))
         text = turn.user.text()
         system = [turn.setup.system_instruction] if turn.setup.system_instruction else []
         prompt_tokens = sum(estimate_tokens(c) for c in system + turn.history)
@@ -174,22 +185,44 @@ class EmulatorSession(EngineSession):
             responses = await turn.call_tools(calls)
             values.update(_result_values(responses))
             reply_tokens += sum(estimate_text_tokens(str(c.args)) for c in calls)
+        audio_seconds = 0.0
         if rule.say is not None:
             reply = sc.render(rule.say, values)
-            reply_tokens += estimate_text_tokens(reply)
+            budget = PlaceholderBudget() if self.audio_replies and spoken is None else None
+            if not self.audio_replies:
+                reply_tokens += estimate_text_tokens(reply)
             for i, piece in enumerate(sc.chunks(reply, rule.chunk_chars)):
                 if i and rule.chunk_delay:
                     await asyncio.sleep(rule.chunk_delay)
-                await turn.send_text(piece)
+                if budget is None:  # TEXT replies, or Piper's speech (SpeakingTurn)
+                    await turn.send_text(piece)
+                else:  # the placeholder voice: its audio, and the text as its transcript
+                    pcm = budget.audio(piece)
+                    audio_seconds += placeholder_seconds(pcm)
+                    await turn.send_audio(pcm, PLACEHOLDER_RATE, piece)
+        if spoken is not None:
+            audio_seconds = spoken.audio_seconds
         if rule.close is not None:
             await turn.close(*rule.close)
             return
-        await turn.complete(UsageMetadata(
-            prompt_token_count=prompt_tokens,
-            response_token_count=reply_tokens,
-            total_token_count=prompt_tokens + reply_tokens,
-            prompt_tokens_details=[ModalityTokenCount(modality="TEXT",
-                                                      token_count=prompt_tokens)],
-            response_tokens_details=[ModalityTokenCount(modality=modality,
-                                                        token_count=reply_tokens)],
-        ))
+        await turn.complete(self._usage(prompt_tokens, reply_tokens, audio_seconds))
+
+    def _usage(self, prompt_text: int, reply_text: int, reply_audio_s: float) -> UsageMetadata:
+        """Tokens as the Gemini API counts them per modality: text estimated, audio at 32
+        tokens a second (heard, and spoken when the reply is AUDIO)."""
+        prompt = [ModalityTokenCount(modality="TEXT", token_count=prompt_text)]
+        heard = audio_tokens(self.heard_seconds)
+        if heard:
+            prompt.append(ModalityTokenCount(modality="AUDIO", token_count=heard))
+        response = [ModalityTokenCount(modality="TEXT", token_count=reply_text)]
+        reply = reply_text
+        if self.audio_replies:
+            spoken = audio_tokens(reply_audio_s)
+            response = [ModalityTokenCount(modality="AUDIO", token_count=spoken)]
+            if reply_text:  # function calls are text
+                response.append(ModalityTokenCount(modality="TEXT", token_count=reply_text))
+            reply = spoken + reply_text
+        return UsageMetadata(
+            prompt_token_count=prompt_text + heard, response_token_count=reply,
+            total_token_count=prompt_text + heard + reply,
+            prompt_tokens_details=prompt, response_tokens_details=response)
