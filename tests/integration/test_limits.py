@@ -156,3 +156,83 @@ async def test_refused_connections_waiting_for_a_head_are_bounded(serve):
     writer.close()
     for _, w in held:
         w.close()
+
+
+# ------------------------------------------------------------------- capacity (item 3)
+
+async def open_text_session(server):
+    ws = await open_live(server)
+    await setup(ws, EMULATOR_MODEL, generationConfig={"responseModalities": ["TEXT"]})
+    return ws
+
+
+async def test_sessions_past_max_sessions_are_refused_and_the_admitted_go_on(serve):
+    server = await serve(max_sessions=2)
+    first, second = await open_text_session(server), await open_text_session(server)
+    assert await refused_websocket(server) == (1011, errors.UNAVAILABLE)
+    assert reply_text(await turn(first, "one")) == "You said: one"
+    assert reply_text(await turn(second, "two")) == "You said: two"
+    await first.close()
+    async with asyncio.timeout(WAIT):  # its slot is free once the server has seen the close
+        while server.live.capacity.sessions > 1:
+            await asyncio.sleep(0.05)
+    third = await open_text_session(server)
+    assert reply_text(await turn(third, "three")) == "You said: three"
+    await second.close()
+    await third.close()
+    assert server.live.capacity.log.counts == {"session capacity --max-sessions": 1}
+
+
+async def hog_the_loop(block: float, every: float) -> None:
+    """Block the event loop (the server's too: it runs in this process) ``block`` seconds
+    every ``every`` seconds: a server past its CPU capacity."""
+    while True:
+        time.sleep(block)
+        await asyncio.sleep(every)
+
+
+async def http_get(server, path: str) -> bytes:
+    reader, writer = await raw_connect(server)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                 .encode())
+    try:
+        return await read_until_closed(reader)
+    finally:
+        writer.close()
+
+
+async def test_a_sustained_event_loop_lag_refuses_new_sessions_and_rest(serve):
+    server = await serve(max_loop_lag=0.1)
+    admitted = await open_text_session(server)
+    hog = asyncio.create_task(hog_the_loop(0.3, 0.02))
+    try:
+        async with asyncio.timeout(WAIT):
+            while not server.live.capacity.overloaded():
+                await asyncio.sleep(0.05)
+        assert await refused_websocket(server) == (1011, errors.UNAVAILABLE)
+        raw = await http_get(server, "/v1beta/models")
+        assert http_status(raw) == 503
+        assert json_body(raw)["error"]["message"] == OVERLOADED
+        assert http_status(await http_get(server, "/healthz")) == 200  # health still answers
+        # the session admitted before goes on
+        assert reply_text(await turn(admitted, "slow")) == "You said: slow"
+    finally:
+        hog.cancel()
+    async with asyncio.timeout(WAIT):  # the lag is gone: sessions are admitted again
+        while server.live.capacity.overloaded():
+            await asyncio.sleep(0.05)
+    again = await open_text_session(server)
+    assert reply_text(await turn(again, "fast")) == "You said: fast"
+    await again.close()
+    await admitted.close()
+
+
+async def test_one_long_stall_refuses_nobody(serve):
+    """A single late probe (a model loading, a GC pause) is not overload."""
+    server = await serve(max_loop_lag=0.1)
+    await asyncio.sleep(0.5)  # a few on-time probes
+    time.sleep(1.0)
+    ws = await open_text_session(server)
+    assert reply_text(await turn(ws, "fine")) == "You said: fine"
+    await ws.close()
+    assert server.live.capacity.log.counts == {}

@@ -25,10 +25,12 @@ from ..wire.errors import LiveError, credential_error_body
 from . import metrics
 from .auth import Credentials, KeyChecker, fingerprint
 from .auth_tokens import create_auth_token, match_auth_tokens_path
+from .capacity import MAX_LOOP_LAG, Capacity
 from .connection import Connection
 from .connection_caps import ConnectionCaps, automatic_total
 from .http_errors import error_response
 from .limits import KeyLimiter
+from .overload import overloaded_response
 from .routes import match_live_path, match_models_path
 from .timeouts import body_within
 
@@ -68,6 +70,10 @@ class ServerConfig:
     # address (None: no cap); past either, HTTP 503 / close 1011 (server/connection_caps.py)
     max_connections: int | str | None = "auto"
     max_connections_per_ip: int | None = None
+    # Live sessions open at once (None: no cap), and the event-loop lag past which new
+    # sessions are refused (1011) and REST answers 503 (server/capacity.py)
+    max_sessions: int | None = None
+    max_loop_lag: float | None = MAX_LOOP_LAG
     # GET /metrics (server/metrics.py): "keyed" (a keyed server asks for one of its keys),
     # "open", or "off" (404, and nothing is counted)
     metrics: str = "keyed"
@@ -88,6 +94,8 @@ class LiveServer:
         total = self.config.max_connections
         self.caps = ConnectionCaps(automatic_total() if total == "auto" else total,
                                    self.config.max_connections_per_ip)
+        self.capacity = Capacity(self.config.max_sessions, self.config.max_loop_lag)
+        self._capacity_probe: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self.observer = self.config.observer
         self._lag_probe: asyncio.Task[None] | None = None
@@ -137,6 +145,10 @@ class LiveServer:
             if request.method != "GET":
                 raise web.HTTPMethodNotAllowed(request.method, ["GET"])
             return await self._live(request, route.api_version, route.constrained)
+        if self.capacity.overloaded() and (match_auth_tokens_path(path) is not None
+                                           or match_models_path(path) is not None):
+            self.capacity.log.refused("REST request: event loop lag over --max-loop-lag")
+            return overloaded_response()
         if match_auth_tokens_path(path) is not None:
             if request.method != "POST":
                 raise web.HTTPMethodNotAllowed(request.method, ["POST"])
@@ -196,6 +208,18 @@ class LiveServer:
             return error_response(400, "FAILED_PRECONDITION",
                                   "this is a WebSocket endpoint: connect with ws:// or wss://")
         await ws.prepare(request)
+        refused = self.capacity.admit()
+        if refused is not None:  # closed at once: the sessions admitted keep their latency
+            await ws.close(code=refused.code, message=refused.reason.encode("utf-8"))
+            return ws
+        try:
+            return await self._live_session(request, ws, api_version, constrained)
+        finally:
+            self.capacity.release()
+
+    async def _live_session(self, request: web.Request, ws: web.WebSocketResponse,
+                            api_version: str, constrained: bool) -> web.WebSocketResponse:
+        """One admitted Live session, from the credentials to the close."""
         creds = Credentials.from_request(request.query, request.headers)
         now = time.time()
         auth_error, token, key_id, owner = await self._admission(creds, constrained, now)
@@ -236,7 +260,8 @@ class LiveServer:
                 observer(label, "close", closed)
             if counted:
                 self.limiter.release(key_id)
-            log.info("%s disconnected (close code %s)", label, ws.close_code)
+            log.info("%s disconnected (close code %s)", label, ws.close_code,
+                     extra={"close_code": ws.close_code})
         return ws
 
     def _models(self, api_version: str, name: str | None,
@@ -262,6 +287,7 @@ class LiveServer:
 
     async def _on_startup(self, app: web.Application) -> None:
         await self.store.open()
+        self._capacity_probe = asyncio.create_task(self.capacity.watch_loop_lag())
         if self.config.metrics != "off":
             self._lag_probe = asyncio.create_task(metrics.watch_loop_lag())
 
@@ -271,6 +297,8 @@ class LiveServer:
         await self.engine.aclose()
 
     async def _on_cleanup(self, app: web.Application) -> None:
+        if self._capacity_probe is not None:
+            self._capacity_probe.cancel()
         if self._lag_probe is not None:
             self._lag_probe.cancel()
         await self.store.aclose()
