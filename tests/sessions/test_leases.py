@@ -48,3 +48,53 @@ async def test_a_lease_expires_without_renewal(store: Store) -> None:
     await asyncio.sleep(0.4)  # the crashed process never renews nor releases it
     assert await store.claim_lease(key, "next", 30)
     await store.release_lease(key, "next")
+
+
+# ----------------------------------------------------------- across server processes
+
+async def test_resuming_a_session_still_connected_on_another_node_is_refused(redis_url) -> None:
+    """Two `openlive serve` processes share Redis: a resume on node b while the session's
+    connection on node a is still open is refused with Google's 1011 (spec/protocol.md §5;
+    github.com/aicc2025/sip-to-ai pull 14); once a's connection closes, it resumes."""
+    from websockets.exceptions import ConnectionClosed
+
+    from live_client import (
+        MODEL,
+        ServeProcess,
+        closed_with,
+        decode,
+        handles,
+        open_live,
+        send,
+        setup,
+    )
+    from openlive.wire import errors
+
+    args = ("--store", redis_url)
+    async with asyncio.timeout(60):
+        async with ServeProcess(*args) as a, ServeProcess(*args) as b:
+            first = await open_live(a)
+            [handle] = handles(await setup(first, sessionResumption={}))
+            second = await open_live(b)
+            await send(second, {"setup": {"model": MODEL,
+                                          "sessionResumption": {"handle": handle}}})
+            got: list[dict] = []
+            assert await closed_with(second, got) == (1011, errors.INTERNAL)
+            assert got == []  # refused before setupComplete: nothing of the session was sent
+            assert not any("resumed a stored session" in line for line in b.log)  # at admission
+            # the refused resume took nothing from the first connection: it still works
+            await send(first, {"realtimeInput": {"audioStreamEnd": True}})
+            await first.close()
+            for _ in range(100):  # a's teardown releases the lease (bounded wait)
+                third = await open_live(b)
+                await send(third, {"setup": {"model": MODEL,
+                                             "sessionResumption": {"handle": handle}}})
+                try:
+                    if "setupComplete" in decode(await third.recv()):
+                        break
+                except ConnectionClosed:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the session never became resumable again")
+            await third.close()
