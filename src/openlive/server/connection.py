@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable
 
 from ..engines.base import Engine, EngineSession
 from ..session import events as ev
-from ..session.state import LoadSession, Phase, SessionCore, SpendToken
+from ..session.resumption import connected_elsewhere
+from ..session.state import ClaimSession, LoadSession, Phase, SessionCore, SpendToken
 from ..store.base import Store
+from ..store.lease_keeper import LeaseKeeper
 from ..websocket_edge import WebSocketEdge
 from ..wire.codec import encode_server_message
 from ..wire.content import Content, FunctionCall, FunctionResponse
@@ -49,6 +51,7 @@ class Connection:
         self._timer: asyncio.Task[None] | None = None
         self._soon: asyncio.Handle | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._lease: LeaseKeeper | None = None  # held while a resumable session is live
 
     @property
     def close_reason(self) -> str | None:
@@ -144,6 +147,9 @@ class Connection:
             if isinstance(need, SpendToken):
                 result: object = store is not None and await store.spend_token(
                     need.name, need.uses)
+            elif isinstance(need, ClaimSession):  # the lease: no other connection on it
+                result = store is None or await store.claim_lease(
+                    need.key, need.holder, need.ttl)
             else:
                 assert isinstance(need, LoadSession)
                 try:
@@ -175,6 +181,21 @@ class Connection:
             metrics.store_error("save_session")
             log.exception("%s could not store the session for resumption", self.label)
 
+    def _hold_lease(self) -> None:
+        """A resumable session is connected here: hold its lease (session/resumption.py)
+        until the teardown, so that no other connection resumes it meanwhile."""
+        lease = self.core.lease()
+        if lease is None or self.store is None or self._lease is not None:
+            return
+
+        async def lost() -> None:
+            refused = connected_elsewhere()
+            await self._end(refused.code, refused.reason)
+
+        self._lease = LeaseKeeper(self.store, lease.key, lease.holder, lease.ttl,
+                                  on_lost=lost, label=self.label)
+        self._lease.start()
+
     async def _watch_deadlines(self) -> None:
         """Sleep until the core's next deadline (goAway, then the close); re-read it when
         :meth:`_pump` says it moved."""
@@ -202,6 +223,8 @@ class Connection:
             if self._saves:
                 await asyncio.gather(*self._saves, return_exceptions=True)
             await self._save(core.handle, core.snapshot_to_store(time.time()))
+        if self._lease is not None:  # after the last save: a resume continues from it
+            await self._lease.release()
         core.close()
         if self._soon is not None:
             self._soon.cancel()
@@ -226,6 +249,7 @@ class Connection:
         if isinstance(event, ev.SetupDone):
             session = self.engine_session = self.engine.open_session(event.setup, event.model)
             self.core.hears_audio = bool(getattr(session, "hears_audio", False))
+            self._hold_lease()
             session.attach(_EngineInput(self))
             log.info("%s setup done: model %s", self.label, event.model)
             return
