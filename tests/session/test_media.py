@@ -7,6 +7,7 @@ import pytest
 
 from openlive.session import events as ev
 from openlive.session.media import MAX_AUDIO_PART, MAX_TEXT_PART, check_audio
+from openlive.session.models import ModelCatalog
 from openlive.wire import errors
 from openlive.wire.codec import encode_server_message
 from openlive.wire.content import Blob
@@ -92,7 +93,9 @@ def test_media_before_setup_is_still_refused() -> None:
 # ------------------------------------------------------- output under 1 MiB
 
 def text_turn() -> tuple[Driver, int]:
-    d = Driver().live(generationConfig={"responseModalities": ["TEXT"]})
+    # TEXT replies: openlive's own emulator model (Google's Live models answer in AUDIO only)
+    d = Driver(catalog=ModelCatalog(["openlive-emulator"])).live(
+        "openlive-emulator", generationConfig={"responseModalities": ["TEXT"]})
     return d, d.start_turn("go")
 
 
@@ -132,7 +135,8 @@ def test_speech_interrupts_and_becomes_a_turn():
     assert len(parts) == 2 and parts[0]["mimeType"] == "audio/pcm;rate=24000"
     assert out[-1] == {"serverContent": {"outputTranscription": {"text": "Hi"}}}
     core.speech_started()
-    d.assert_sent({"serverContent": {"interrupted": True}},
+    d.assert_sent({"voiceActivity": {"type": "ACTIVITY_START"}},
+                  {"serverContent": {"interrupted": True}},
                   {"serverContent": {"turnComplete": True}})
     assert core.history[-1].role == "model" and core.history[-1].text() == "Hi"
 

@@ -127,7 +127,9 @@ def test_both_response_modalities_are_refused():
 
 @pytest.mark.parametrize("mods", [["TEXT"], ["AUDIO"], ["AUDIO", "AUDIO"]])
 def test_one_response_modality_is_accepted(mods):
-    d = Driver().setup(generationConfig={"responseModalities": mods})
+    # openlive's own model: Google's Live models refuse TEXT (test_models.py)
+    d = Driver(catalog=ModelCatalog(["openlive-emulator"])).setup(
+        "openlive-emulator", generationConfig={"responseModalities": mods})
     assert d.core.phase is Phase.LIVE
     assert d.core.setup.response_modality() == mods[0]
 
@@ -420,9 +422,28 @@ def test_no_interruption_keeps_the_turn():
     d = live(realtimeInputConfig={"activityHandling": "NO_INTERRUPTION"})
     d.core.user_speech("first")
     d.core.speech_started()
-    assert d.core.turn is not None and d.drain() == []
+    assert d.core.turn is not None
+    assert d.drain() == [{"voiceActivity": {"type": "ACTIVITY_START"}}]  # no interrupted
     d.core.user_speech("   ")  # nothing recognized: no turn
     assert d.core.turn.turn_id == 1
+
+
+def test_voice_activity_is_sent_when_the_vad_hears_speech_start_and_end():
+    """voiceActivity {type, audioOffset} (spec/protocol.md §0; wire names from google-genai
+    3.6.1's _VoiceActivity_from_mldev); ACTIVITY_START before the barge-in."""
+    d = live()
+    turn_id = d.start_turn()
+    d.drain()
+    d.core.speech_started(1.25)
+    sent = d.drain()
+    assert sent[0] == {"voiceActivity": {"type": "ACTIVITY_START", "audioOffset": "1.250s"}}
+    assert sent[1] == {"serverContent": {"interrupted": True}}
+    assert d.core.model_text(turn_id, "late") is False
+    d.core.speech_ended(2.5)
+    d.assert_sent({"voiceActivity": {"type": "ACTIVITY_END", "audioOffset": "2.500s"}})
+    d.core.close()
+    d.core.speech_ended(3.0)
+    assert d.drain() == []
 
 
 # ------------------------------------------------------- activity and VAD

@@ -48,8 +48,13 @@ class Turn(Protocol):
 class SessionInput(Protocol):
     """What an engine session may do outside a model turn: report what it heard."""
 
-    def speech_started(self) -> None:
-        """The user started speaking (barge-in: interrupts an open model turn)."""
+    def speech_started(self, audio_offset: float | None = None) -> None:
+        """The user started speaking, ``audio_offset`` seconds into the audio stream
+        (voiceActivity ACTIVITY_START; barge-in: interrupts an open model turn)."""
+        ...
+
+    def speech_ended(self, audio_offset: float | None = None) -> None:
+        """The user stopped speaking (voiceActivity ACTIVITY_END)."""
         ...
 
     async def input_transcription(self, text: str, finished: bool | None = None) -> None: ...

@@ -300,8 +300,12 @@ class _EngineInput:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def speech_started(self) -> None:
-        self._conn.core.speech_started()
+    def speech_started(self, audio_offset: float | None = None) -> None:
+        self._conn.core.speech_started(audio_offset)
+        self._conn._pump_soon()
+
+    def speech_ended(self, audio_offset: float | None = None) -> None:
+        self._conn.core.speech_ended(audio_offset)
         self._conn._pump_soon()
 
     async def input_transcription(self, text: str, finished: bool | None = None) -> None:

@@ -63,6 +63,7 @@ from ..wire.server_messages import (
     ToolCallCancellation,
     Transcription,
     UsageMetadata,
+    VoiceActivity,
 )
 from ..wire.setup import Setup
 from . import events as ev
@@ -74,7 +75,13 @@ from .history import compress, estimate_tokens
 from .limits import Limits
 from .media import audio_pieces, check_audio, media_kind, text_pieces
 from .models import ModelCatalog, ModelProfile, modality_refusal, profile, refused_fields
-from .resumption import connected_elsewhere, restore_snapshot, session_key, take_snapshot
+from .resumption import (
+    connected_elsewhere,
+    restore_snapshot,
+    session_key,
+    store_unavailable,
+    take_snapshot,
+)
 from .turns import OUTPUT_ACCEPTED, ModelTurn, TurnState
 
 #: Audio parts in one event of a multi-part model (each part is at most
@@ -297,6 +304,14 @@ class SessionCore:
 
     def snapshot(self, expires_at: float) -> dict[str, Any]:
         return take_snapshot(self, expires_at)
+
+    def store_failed(self) -> LiveError:
+        """The edge's store call failed (down, or no answer in time): the session is
+        CLOSED; close it with the error returned (:func:`.resumption.store_unavailable`,
+        Google's 1011 "The service is currently unavailable."), sending no handle that
+        was not stored."""
+        self.phase = Phase.CLOSED
+        return store_unavailable()
 
     def lease(self) -> ClaimSession | None:
         """The lease the edge holds while this connection lives (renew it every
@@ -660,12 +675,30 @@ class SessionCore:
             self._send(server_content=ServerContent(
                 input_transcription=Transcription(text=text, finished=finished)))
 
-    def speech_started(self) -> None:
-        """The engine's voice activity detection heard the user start speaking: with
-        START_OF_ACTIVITY_INTERRUPTS (the default) the model's open turn is interrupted,
-        even while its audio is still playing."""
-        if self.phase is Phase.LIVE and self._barge_in_interrupts():
+    def speech_started(self, audio_offset: float | None = None) -> None:
+        """The engine's voice activity detection heard the user start speaking (at
+        ``audio_offset`` seconds of the audio stream): ``voiceActivity`` ACTIVITY_START is
+        sent, and with START_OF_ACTIVITY_INTERRUPTS (the default) the model's open turn is
+        interrupted, even while its audio is still playing."""
+        if self.phase is not Phase.LIVE:
+            return
+        self._voice_activity("ACTIVITY_START", audio_offset)
+        if self._barge_in_interrupts():
             self._interrupt()
+
+    def speech_ended(self, audio_offset: float | None = None) -> None:
+        """The engine's voice activity detection heard the user stop speaking:
+        ``voiceActivity`` ACTIVITY_END."""
+        if self.phase is Phase.LIVE:
+            self._voice_activity("ACTIVITY_END", audio_offset)
+
+    def _voice_activity(self, kind: str, audio_offset: float | None) -> None:
+        """``voiceActivity {type, audioOffset}``, sent when the server's automatic activity
+        detection sees speech start or stop (spec/protocol.md §0; the Developer API's wire
+        names are ``type`` and ``audioOffset``: google-genai 3.6.1
+        ``_live_converters._VoiceActivity_from_mldev``)."""
+        offset = None if audio_offset is None else f"{max(audio_offset, 0.0):.3f}s"
+        self._send(voice_activity=VoiceActivity(type=kind, audio_offset=offset))
 
     def user_speech(self, text: str) -> None:
         """What the user said (recognized speech) ends their turn."""

@@ -131,9 +131,11 @@ class Listener:
                 self._partial = PartialTranscript() if self.transcribe_input else None
                 self._partial_at = 0.0
                 if self.inputs is not None:
-                    self.inputs.speech_started()
+                    self.inputs.speech_started(e.at_ms / 1000)
             elif isinstance(e, SpeechEnded):
                 log.debug("speech ended at %.0f ms (%d bytes)", e.at_ms, len(e.audio))
+                if self.inputs is not None:
+                    self.inputs.speech_ended(e.at_ms / 1000)
                 stage_metrics.stage(stage_metrics.END_OF_SPEECH, (e.detected_ms - e.at_ms) / 1000)
                 spec = self._spec if self._spec_key == (e.start_ms, e.at_ms) else None
                 self._utterance(e.audio, spec, self._partial)
