@@ -28,7 +28,8 @@ def test_nothing_found_is_said_plainly():
 def test_a_vision_models_caption_is_attributed():
     d = Description(received_at=0.0, width=1, height=1, source="vision model at http://x/v1",
                     caption="A cat on a sofa.")
-    assert "A vision model (vision model at http://x/v1)" in d.for_prompt(now=0.0)
+    assert "a separate vision model looked at the latest frame, taken just now, and said: " \
+        "A cat on a sofa." in d.for_prompt(now=0.0)
     assert d.summary() == "A cat on a sofa."
 
 

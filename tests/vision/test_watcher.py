@@ -30,8 +30,11 @@ def test_turn_coverage_decides_which_frames_count():
     assert video_counts_outside_activity(setup())
     assert not video_counts_outside_activity(setup(**coverage("TURN_INCLUDES_ONLY_ACTIVITY")))
     assert video_counts_outside_activity(setup(**coverage("TURN_INCLUDES_ALL_INPUT")))
-    # a model outside the table: the API's documented default, only activity
-    assert not video_counts_outside_activity(Setup.model_validate({"model": "models/x"}))
+    # a 2.x model: the profile's default, only activity
+    assert not video_counts_outside_activity(
+        Setup.model_validate({"model": "models/gemini-2.5-flash-native-audio-latest"}))
+    # openlive's own models are not in the table: all video, as the default Live model
+    assert video_counts_outside_activity(Setup.model_validate({"model": "models/openlive-local"}))
 
 
 def test_media_resolution_sizes_the_watcher(light):

@@ -22,6 +22,7 @@ from ..audio.listener import Listener
 from ..audio.speaking import SpeakingTurn
 from ..audio.voice_models import VoiceModels
 from ..base import Engine, EngineSession, SessionInput, Turn
+from ..vision.session import SessionVision, SpeechHook, Vision
 from .prompt import chat_messages, sampling
 from .tools import use_tools
 from .usage import usage_metadata
@@ -31,16 +32,19 @@ class LocalEngine(Engine):
     name = "local"
 
     def __init__(self, *, voice: VoiceModels | None = None, llm_model: str | None = None,
-                 threads: int = 2, n_ctx: int = 4096, llm: Any = None) -> None:
+                 threads: int = 2, n_ctx: int = 4096, llm: Any = None,
+                 vision: Vision | None = None) -> None:
         """``llm``: a ready LLM back end (e.g. an
         :class:`~openlive.engines.audio.openai_llm.OpenAILLM`) instead of the in-process
-        llama.cpp on ``llm_model`` (default: the shipped GGUF)."""
+        llama.cpp on ``llm_model`` (default: the shipped GGUF). ``vision``: what describes
+        the video (:mod:`openlive.engines.vision`); None: frames are not looked at."""
         self.voice = voice or VoiceModels.shared()
         self.llm_model = llm_model
         self.threads = threads
         self.n_ctx = n_ctx
         self._llm: Any = llm
         self._lock = threading.Lock()
+        self.vision = vision
 
     def served_models(self) -> list[str]:
         return ["openlive-local"]
@@ -60,35 +64,52 @@ class LocalEngine(Engine):
         self.voice.load()
 
     def open_session(self, setup: Setup, model: str) -> EngineSession:
-        return LocalSession(self, setup)
+        return LocalSession(self, setup, model)
 
     async def aclose(self) -> None:
         if self._llm is not None and hasattr(self._llm, "aclose"):
             await self._llm.aclose()
+        if self.vision is not None:
+            await self.vision.aclose()
 
 
 class LocalSession(EngineSession):
     hears_audio = True
 
-    def __init__(self, engine: LocalEngine, setup: Setup) -> None:
+    def __init__(self, engine: LocalEngine, setup: Setup, model: str | None = None) -> None:
         self.engine = engine
         self.setup = setup
         self.speaks = setup.response_modality() == "AUDIO"
         self.listener = Listener(setup, engine.voice)
         self.heard_seconds = 0.0  # realtimeInput audio received (usageMetadata AUDIO)
+        self.responding = False  # frames are analysed in the background only when False
+        self.vision: SessionVision | None = None
+        if engine.vision is not None:
+            self.vision = engine.vision.open(setup, model, cpu_free=lambda: not self.responding)
 
     def attach(self, inputs: SessionInput) -> None:
-        self.listener.inputs = inputs
+        self.listener.inputs = SpeechHook(inputs, self.vision) if self.vision else inputs
 
     def on_event(self, event: object) -> None:
         if isinstance(event, ev.MediaReceived) and event.kind == "audio" and event.blob.data:
             self.heard_seconds += len(event.blob.data) / (2 * (event.rate or 16_000))
+        if self.vision is not None:
+            self.vision.on_event(event)
         self.listener.on_event(event)
 
     async def aclose(self) -> None:
+        if self.vision is not None:
+            await self.vision.aclose()
         await self.listener.aclose()
 
     async def respond(self, turn: Turn) -> None:
+        self.responding = True
+        try:
+            await self._respond(turn)
+        finally:
+            self.responding = False
+
+    async def _respond(self, turn: Turn) -> None:
         from ..audio.llm import Usage
 
         setup = turn.setup  # contextUpdate may have changed instructions and tools
@@ -98,7 +119,8 @@ class LocalSession(EngineSession):
             turn = speaking
         llm = await asyncio.to_thread(self.engine.llm)
         history = list(turn.history)
-        messages: list[dict[str, Any]] = list(chat_messages(setup, history))
+        seen = await self.vision.note_for_turn(turn.user.text()) if self.vision else None
+        messages: list[dict[str, Any]] = list(chat_messages(setup, history, seen))
         results_turn = bool(history) and any(p.function_response for p in history[-1].parts
                                              or ())
         if results_turn:  # a NON_BLOCKING call's result started it (WHEN_IDLE/INTERRUPT)

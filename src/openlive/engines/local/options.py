@@ -3,6 +3,8 @@
 Every model is configurable: ``--llm-model`` (a GGUF), ``--whisper-model`` (a
 faster-whisper/CTranslate2 directory), ``--piper-voice`` (+ ``--piper-config``); or the LLM
 stage calls an OpenAI-compatible HTTP endpoint (``--llm-url``). docs/local-engine.md.
+Video frames are described by the vision extra's detectors (``--vision``) or a vision model
+(``--vlm-url``): docs/vision.md.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..options import EngineOptionError
+from ..vision.options import add_vision_arguments, build_vision
 
 HELP = ("VAD, speech recognition, LLM and speech synthesis on local models "
         "(needs pip install 'openlive[local]')")
@@ -48,6 +51,7 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
                         "$OPENLIVE_PIPER_VOICE)")
     g.add_argument("--piper-config", metavar="JSON",
                    help="the Piper voice's .onnx.json (default: beside --piper-voice)")
+    add_vision_arguments(g)  # --vision, --vlm-url… (docs/vision.md)
 
 
 def _checked(args: argparse.Namespace) -> None:
@@ -122,7 +126,8 @@ def build(args: argparse.Namespace) -> Any:
                         piper_config=args.piper_config)
     llm = _http_llm(args) if args.llm_url else None
     engine = LocalEngine(voice=voice, llm=llm, llm_model=args.llm_model,
-                         threads=args.llm_threads, n_ctx=args.llm_context)
+                         threads=args.llm_threads, n_ctx=args.llm_context,
+                         vision=build_vision(args))
     logging.getLogger("openlive.server").info("loading the local models…")
     for what, load in (("--llm-model", engine.llm), ("--whisper-model", voice.transcriber),
                        ("--piper-voice", voice.synthesizer)):
@@ -141,4 +146,6 @@ def build(args: argparse.Namespace) -> Any:
 def describe(args: argparse.Namespace, engine: Any) -> str:
     llm = engine.llm() if args.llm_url else None
     where = f"LLM at {llm.describe()}" if llm is not None else "local models"
+    if engine.vision is not None:
+        where += f"; video: {engine.vision.describe()}"
     return f"local engine ({where})"

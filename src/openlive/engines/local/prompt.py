@@ -1,7 +1,7 @@
 """What the local LLM is asked: the system instruction and the whole conversation as OpenAI
 chat messages (text turns, realtime text and transcribed speech share one history; function
-calls and results as plain text), and ``generationConfig`` (temperature, topP, topK,
-maxOutputTokens, seed) as sampling parameters.
+calls and results as plain text; what was detected in the video, when there is video), and
+``generationConfig`` (temperature, topP, topK, maxOutputTokens, seed) as sampling parameters.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ def _text(content: Content | None) -> str:
     return content.text() if content is not None else ""
 
 
-def chat_messages(setup: Setup, history: list[Content]) -> list[dict[str, str]]:
-    """The conversation in OpenAI chat form (function calls and results as plain text)."""
+def chat_messages(setup: Setup, history: list[Content], seen: str | None = None
+                  ) -> list[dict[str, str]]:
+    """The conversation in OpenAI chat form (function calls and results as plain text).
+    ``seen``: what was detected in the user's video at this turn
+    (:meth:`~openlive.engines.vision.description.Description.for_prompt`), put before the
+    user's last words so the LLM reads it as context, not as something the user said."""
     messages: list[dict[str, str]] = []
     system = _text(setup.system_instruction).strip()
     messages.append({"role": "system", "content": system or
@@ -45,6 +49,11 @@ def chat_messages(setup: Setup, history: list[Content]) -> list[dict[str, str]]:
             messages[-1]["content"] += "\n" + text
         else:
             messages.append({"role": role, "content": text})
+    if seen:
+        if messages[-1]["role"] == "user":
+            messages[-1]["content"] = f"{seen}\n\n{messages[-1]['content']}"
+        else:
+            messages.append({"role": "user", "content": seen})
     return messages
 
 

@@ -40,7 +40,7 @@ class Description:
     people: list[Found] = field(default_factory=list)  # bodies (pose)
     skipped: list[str] = field(default_factory=list)  # stages not run, with the reason
     timings: dict[str, float] = field(default_factory=dict)
-    source: str = "detectors"  # or "vision model <url>" (the --vlm-url answer in ``caption``)
+    source: str = "detectors"  # or "vision model at <url>" (its answer is the ``caption``)
     caption: str = ""
 
     def age(self, now: float) -> float:
@@ -92,9 +92,9 @@ class Description:
         age = self.age(now)
         when = "just now" if age < 1.5 else f"{age:.0f} seconds ago"
         if self.caption:
-            head = (f"(The user's camera or screen is on. A vision model ({self.source}) "
-                    f"described the latest frame, taken {when}: {self.caption})")
-            return head
+            return (f"(The user's camera or screen is on. You cannot see it yourself: a "
+                    f"separate vision model looked at the latest frame, taken {when}, and "
+                    f"said: {self.caption})")
         lines = [f"(The user's camera or screen is on. You cannot see it yourself: automatic "
                  f"detectors looked at the latest frame, taken {when}, and found only this:"]
         lines.append(f"- text read: {_quoted(self.text)}" if self.text

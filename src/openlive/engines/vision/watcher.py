@@ -36,13 +36,16 @@ ALL_VIDEO = ("TURN_INCLUDES_ALL_INPUT", "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VI
 
 def video_counts_outside_activity(setup: Setup, model: str | None = None) -> bool:
     """Whether frames sent while the user is not speaking belong to the next turn:
-    ``realtimeInputConfig.turnCoverage``, else the model profile's default
-    (``TURN_INCLUDES_ONLY_ACTIVITY``: only frames sent during activity count)."""
+    ``realtimeInputConfig.turnCoverage``, else the model profile's default (session/models.py:
+    ``TURN_INCLUDES_ONLY_ACTIVITY``, only frames sent during activity count, for the 2.x
+    models; all video for 3.x). openlive's own models (``openlive-local``, the emulator's),
+    which are not in that table, take all video, like the default Live model."""
     cfg = setup.realtime_input_config
     coverage = cfg.turn_coverage if cfg is not None else None
     if coverage in (None, "TURN_COVERAGE_UNSPECIFIED"):
         known = profile(model or setup.model or "")
-        coverage = known.default_turn_coverage if known else "TURN_INCLUDES_ONLY_ACTIVITY"
+        coverage = (known.default_turn_coverage if known
+                    else "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO")
     return coverage in ALL_VIDEO
 
 
