@@ -69,18 +69,29 @@ def _console_arguments(p: argparse.ArgumentParser) -> None:
 
 def _operations_arguments(p: argparse.ArgumentParser) -> None:
     """Metrics, logs and configuration (docs/deploy.md)."""
+    from .logging_setup import LOG_FORMATS
     from .metrics import METRICS_MODES
     g = p.add_argument_group("metrics, logs and configuration (docs/deploy.md)")
     g.add_argument("--metrics", choices=METRICS_MODES, default="keyed",
                    help="GET /metrics (Prometheus): keyed (default: a keyed server asks for "
                         "one of its API keys, as Authorization: Bearer KEY), open, or off")
+    g.add_argument("--log-format", choices=LOG_FORMATS, default="text",
+                   help="text (default) or json: one object a line with time, level, logger, "
+                        "message, session and close_code")
+    g.add_argument("--config", metavar="FILE",
+                   help="read settings from this TOML file (also $OPENLIVE_CONFIG): each flag's "
+                        "name as key, e.g. port = 8080, api-key = [...]; every flag is also "
+                        "$OPENLIVE_<NAME>; flags > environment > file > defaults")
+    g.add_argument("--print-config", action="store_true",
+                   help="print the configuration in effect as TOML (secrets masked, each "
+                        "value with its source) and exit")
 
 
 def _sessions_arguments(p: argparse.ArgumentParser) -> None:
     """Sessions, limits, tokens and stores (README: "Sessions, limits, tokens and stores")."""
     from ..session import limits as lm
     g = p.add_argument_group("sessions, limits, tokens and stores")
-    g.add_argument("--store", default=os.environ.get("OPENLIVE_STORE", "memory"),
+    g.add_argument("--store", default="memory",
                    metavar="memory|sqlite:PATH|redis://HOST:PORT/DB",
                    help="where resumable sessions and ephemeral tokens live (default memory; "
                         "also $OPENLIVE_STORE)")
@@ -136,23 +147,32 @@ def event_loop_runner():
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    from . import logging_setup, settings
     from .app import ServerConfig
     from .run import serve_forever, start_server
     from .tls import ensure_self_signed, server_context, trust_instructions
 
-    worker = f" w{args.worker_index}" if args.workers > 1 else ""
-    logging.basicConfig(level=args.log_level.upper(),
-                        format=f"%(asctime)s %(levelname)-7s %(name)s{worker}: %(message)s")
-    log = logging.getLogger("openlive")
+    try:  # $OPENLIVE_<NAME> and the --config file become defaults: flags still win
+        resolved = settings.resolve(settings.serve_parser(parser), argv[argv.index("serve") + 1:],
+                                    args.config, os.environ.get(settings.CONFIG_ENV))
+    except settings.ConfigError as exc:
+        print(f"openlive: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
+    if args.print_config:
+        print(resolved.as_toml(args), end="")
+        return 0
     keys = list(args.api_key)
-    keys += [k.strip() for k in os.environ.get("OPENLIVE_API_KEYS", "").split(",") if k.strip()]
-    keys_file = args.keys_file or os.environ.get("OPENLIVE_KEYS_FILE")
+    keys_file = args.keys_file
     if keys_file:
         try:
             keys += read_keys_file(keys_file)
         except OSError as exc:
             print(f"openlive: cannot read keys file {keys_file}: {exc.strerror}", file=sys.stderr)
             return 2
+    logging_setup.configure(args.log_level, args.log_format, secrets=keys,
+                            worker=str(args.worker_index) if args.workers > 1 else "")
+    log = logging.getLogger("openlive")
     from ..session.limits import Limits
     from ..store import StoreError, open_store
     try:
