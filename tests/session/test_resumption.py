@@ -238,3 +238,14 @@ def test_no_lease_without_session_resumption() -> None:
     assert d.core.lease() is None
     d.core.close()
     assert live(sessionResumption={}).core.lease() is not None
+
+
+def test_a_store_failure_closes_with_googles_unavailable() -> None:
+    """The edge could not store or load the session: 1011 "The service is currently
+    unavailable." (resumption.store_unavailable cites it); every later verb is a no-op."""
+    d = live(sessionResumption={})
+    refused = d.core.store_failed()
+    assert (refused.code, refused.reason) == (1011, errors.UNAVAILABLE)
+    assert d.core.phase is Phase.CLOSED and d.core.lease() is None
+    d.say("after the close")
+    assert d.drain() == [] and d.events() == []

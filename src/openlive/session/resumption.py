@@ -95,6 +95,15 @@ def connected_elsewhere() -> LiveError:
     return LiveError(1011, errors.INTERNAL)
 
 
+def store_unavailable() -> LiveError:
+    """The store could not keep or give back the session (down, or no answer in time): the
+    session closes as on Google's own server faults, 1011 "The service is currently
+    unavailable." (spec/protocol.md §5; the reason Google's backend failures carry in
+    github.com/kazunori279/adk-streaming-guide issue 11). A handle is never sent before its
+    session is stored, so a client never holds a handle that cannot resume."""
+    return LiveError(1011, errors.UNAVAILABLE)
+
+
 def restore_snapshot(core: Resumable, snapshot: dict[str, Any]) -> None:
     """Continue a stored session: its history, pending tool calls and counters; the setup
     stays the one this connection sent."""
