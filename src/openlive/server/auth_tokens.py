@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ..session import tokens as tk
 from ..session.admission import owner_of
-from ..store.base import Store
+from ..store.base import Store, StoreError
 from ..wire import errors
 from ..wire.endpoints import AUTH_TOKENS_PATH_PATTERN
 from .auth import Credentials, KeyChecker, fingerprint
@@ -27,7 +27,11 @@ def match_auth_tokens_path(path: str) -> str | None:
 async def create_auth_token(request: web.Request, *, keys: KeyChecker,
                             store: Store) -> web.Response:
     """Mint a token for a caller with one of ``keys`` (anyone, on an open server) and save
-    it in ``store``; a refusal is Google's error body."""
+    it in ``store``; a refusal is Google's error body. A store that fails gives HTTP 503
+    ``UNAVAILABLE`` "The service is currently unavailable." in Google's error shape
+    (https://ai.google.dev/gemini-api/docs/troubleshooting: 503 UNAVAILABLE, "the service
+    may be temporarily overloaded or down"; the message is Google's UNAVAILABLE text,
+    spec/protocol.md §5)."""
     creds = Credentials.from_request(request.query, request.headers)
     refused = keys.check(creds)
     if refused is not None or (not keys.open and creds.access_token):
@@ -40,7 +44,7 @@ async def create_auth_token(request: web.Request, *, keys: KeyChecker,
     if raw.strip():
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             return error_response(400, "INVALID_ARGUMENT",
                                   errors.INVALID_JSON + "Unexpected token.")
     now = time.time()
@@ -51,7 +55,11 @@ async def create_auth_token(request: web.Request, *, keys: KeyChecker,
     if creds.api_key:
         record["key"] = fingerprint(creds.api_key)
         record["owner"] = owner_of(creds.api_key)  # its sessions are the key's sessions
-    await store.save_token(record["name"], record, record["expire_time"])
+    try:
+        await store.save_token(record["name"], record, record["expire_time"])
+    except StoreError:  # no token is handed out that the store does not hold
+        log.warning("ephemeral token not created: the store is unavailable")
+        return error_response(503, "UNAVAILABLE", errors.UNAVAILABLE)
     log.info("ephemeral token created (%s uses, locked: %s)", record["uses"] or "unlimited",
              "whole setup" if record["setup"] and record["field_mask"] is None
              else ",".join(record["field_mask"] or []) or "nothing")

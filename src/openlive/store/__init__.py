@@ -9,11 +9,17 @@ them until they expire.
 from __future__ import annotations
 
 from .base import Store, StoreError
+from .guard import STORE_TIMEOUT, GuardedStore, StoreUnavailable, guarded
 from .memory import MemoryStore
 
 
-def open_store(spec: str | None) -> Store:
-    """``memory`` | ``sqlite:PATH`` | ``redis://host:port/db`` (also ``rediss://``)."""
+def open_store(spec: str | None, timeout: float = STORE_TIMEOUT) -> GuardedStore:
+    """``memory`` | ``sqlite:PATH`` | ``redis://host:port/db`` (also ``rediss://``), each
+    call limited to ``timeout`` seconds (:mod:`.guard`)."""
+    return guarded(_open(spec, timeout), timeout)
+
+
+def _open(spec: str | None, timeout: float) -> Store:
     spec = (spec or "memory").strip()
     if spec == "memory":
         return MemoryStore()
@@ -27,8 +33,9 @@ def open_store(spec: str | None) -> Store:
         return SQLiteStore(path)
     if spec.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisStore
-        return RedisStore(spec)
+        return RedisStore(spec, timeout=timeout)
     raise StoreError(f"unknown store {spec!r}: use memory, sqlite:PATH or redis://HOST:PORT")
 
 
-__all__ = ["MemoryStore", "Store", "StoreError", "open_store"]
+__all__ = ["STORE_TIMEOUT", "GuardedStore", "MemoryStore", "Store", "StoreError",
+           "StoreUnavailable", "guarded", "open_store"]

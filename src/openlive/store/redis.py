@@ -18,9 +18,10 @@ def _ttl_ms(expires_at: float, now: float) -> int:
 class RedisStore(Store):
     name = "redis"
 
-    def __init__(self, url: str, prefix: str = PREFIX) -> None:
+    def __init__(self, url: str, prefix: str = PREFIX, timeout: float = 2.0) -> None:
         self.url = url
         self.prefix = prefix
+        self.timeout = timeout  # socket timeouts; the guard (guard.py) limits whole calls
         self._redis = None
 
     async def open(self) -> None:
@@ -28,7 +29,14 @@ class RedisStore(Store):
             import redis.asyncio as aioredis
         except ImportError:  # pragma: no cover - redis is a runtime dependency
             raise StoreError("the redis store needs the `redis` package") from None
-        client = aioredis.from_url(self.url, decode_responses=True)
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # one immediate retry (a pooled connection the server closed) instead of redis-py's
+        # default three with backoff, which held each call of a paused Redis for 10 s
+        client = aioredis.from_url(
+            self.url, decode_responses=True, socket_timeout=self.timeout,
+            socket_connect_timeout=self.timeout, retry=Retry(NoBackoff(), 1))
         try:
             await client.ping()
         except Exception as exc:
