@@ -18,8 +18,9 @@ from ..session import tokens as tk
 from ..session.admission import ANONYMOUS, Gate, owner_of, token_owner
 from ..session.limits import Limits
 from ..session.models import ModelCatalog, describe_model, list_page
+from ..session.resumption import store_unavailable
 from ..session.state import SessionCore
-from ..store import MemoryStore, Store
+from ..store import GuardedStore, MemoryStore, Store, StoreError, guarded
 from ..websocket_edge import WebSocketEdge
 from ..wire.errors import LiveError, credential_error_body
 from . import metrics
@@ -87,7 +88,8 @@ class LiveServer:
         self.config = config or ServerConfig()
         self.keys = KeyChecker(self.config.api_keys)
         self.catalog = ModelCatalog(engine.served_models(), permissive=self.config.permissive)
-        self.store: Store = self.config.store or MemoryStore()
+        # every store call time-limited; its health for /healthz and /readyz (store/guard.py)
+        self.store: GuardedStore = guarded(self.config.store or MemoryStore())
         self.limiter = KeyLimiter(self.config.max_sessions_per_key,
                                   self.config.max_starts_per_minute)
         self.active: set[Any] = set()  # Connection, or the relay's/replay's
@@ -165,8 +167,14 @@ class LiveServer:
                 return web.json_response(body, status=status)
             return self._models(*models, request.query)
         if path in ("/healthz", "/health") and request.method == "GET":
-            return web.json_response({"status": "ok", "engine": self.engine.name,
-                                      "version": __version__, "sessions": len(self.active)})
+            # liveness: always 200 while the process answers; the store as last seen
+            self.store.probe_soon()
+            store = self.store.health()
+            return web.json_response({"status": "ok" if self.store.ok else "degraded",
+                                      "engine": self.engine.name, "version": __version__,
+                                      "sessions": len(self.active), "store": store})
+        if path == "/readyz" and request.method == "GET":
+            return await self._ready()
         return error_response(404, "NOT_FOUND", f"openlive: no route for {request.method} {path}")
 
     def _preflight(self, request: web.Request) -> web.Response:
@@ -181,12 +189,25 @@ class LiveServer:
             "Access-Control-Max-Age": "3600",
         })
 
+    async def _ready(self) -> web.Response:
+        """Readiness: 200 when the store answers now (within its time limit), else 503
+        (a load balancer sends new sessions elsewhere until the store is back)."""
+        try:
+            await self.store.ping()
+        except StoreError:
+            return web.json_response({"status": "unavailable", "store": self.store.health()},
+                                     status=503)
+        return web.json_response({"status": "ready", "store": self.store.health()})
+
     async def _admission(self, creds: Credentials, constrained: bool, now: float
                          ) -> tuple[LiveError | None, dict | None, str, str]:
         """(error to close with after the first frame, token record, per-key id, the owner
         of the sessions this credential opens)."""
         if constrained and creds.access_token and not creds.api_key:
-            record = await self.store.load_token(creds.access_token, now)
+            try:
+                record = await self.store.load_token(creds.access_token, now)
+            except StoreError:  # refused after the first frame, as any credential error
+                return store_unavailable(), None, "?", ANONYMOUS
             refused = tk.token_error(record, now)
             if refused is not None or record is None:
                 return refused, None, "?", ANONYMOUS

@@ -20,13 +20,15 @@ from ..engines.base import Engine, EngineSession
 from ..session import events as ev
 from ..session.resumption import connected_elsewhere
 from ..session.state import ClaimSession, LoadSession, Phase, SessionCore, SpendToken
-from ..store.base import Store
+from ..session.resumption import connected_elsewhere
+from ..store.base import Store, StoreError
+from ..store.lease_keeper import LeaseKeeper
 from ..store.lease_keeper import LeaseKeeper
 from ..websocket_edge import WebSocketEdge
 from ..wire.codec import encode_server_message
 from ..wire.content import Content, FunctionCall, FunctionResponse
 from ..wire.errors import INTERNAL, LiveError
-from ..wire.server_messages import UsageMetadata
+from ..wire.server_messages import ServerMessage, UsageMetadata
 from ..wire.setup import Setup
 from . import metrics
 
@@ -52,6 +54,7 @@ class Connection:
         self._soon: asyncio.Handle | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._lease: LeaseKeeper | None = None  # held while a resumable session is live
+        self._store_error: LiveError | None = None  # a save failed: close, send no handle
 
     @property
     def close_reason(self) -> str | None:
@@ -67,7 +70,7 @@ class Connection:
                 try:
                     core.receive_frame(frame)
                     if core.needs() is not None:
-                        await self._admit()
+                        await self._admit_guarded()
                 except LiveError as exc:
                     await self._end(exc.code, exc.reason)
                     break
@@ -91,9 +94,14 @@ class Connection:
             if self._saves:  # a handle is sent only once its session is in the store, so
                 # that another server process can resume it at once
                 await asyncio.gather(*self._saves, return_exceptions=True)
+            failed = self._store_error
+            if failed is not None:  # a handle whose session is not stored is never sent
+                messages = messages[:_first_new_handle(messages)]
             for message in messages:
                 if not await self.edge.send(encode_server_message(message)):
                     return  # the client is gone: the reader sees the close
+        if failed is not None:
+            await self.close(failed.code, failed.reason)
 
     async def close(self, code: int, reason: str) -> None:
         self.core.close()
@@ -162,6 +170,14 @@ class Connection:
         if core.resumed:
             log.info("%s resumed a stored session", self.label)
 
+    async def _admit_guarded(self) -> None:
+        """:meth:`_admit`; a store that fails refuses the session as the core says."""
+        try:
+            await self._admit()
+        except StoreError as exc:
+            log.warning("%s store unavailable during admission: %s", self.label, exc)
+            raise self.core.store_failed() from None
+
     def _save_later(self, issued: ev.HandleIssued) -> None:
         if self.store is None:
             return
@@ -179,7 +195,10 @@ class Connection:
                                               snapshot["expires_at"])
         except Exception:
             metrics.store_error("save_session")
-            log.exception("%s could not store the session for resumption", self.label)
+            log.warning("%s could not store the session for resumption: %s", self.label,
+                        "store unavailable")
+            if self._store_error is None:  # the handle is not sent; the session ends
+                self._store_error = self.core.store_failed()
 
     def _hold_lease(self) -> None:
         """A resumable session is connected here: hold its lease (session/resumption.py)
@@ -292,6 +311,15 @@ class Connection:
             await self._end(1011, INTERNAL)
         finally:
             self._turn_tasks.pop(turn.turn_id, None)
+
+
+def _first_new_handle(messages: list[ServerMessage]) -> int:
+    """The index of the first message carrying a new resumption handle (or the length)."""
+    for i, message in enumerate(messages):
+        update = message.session_resumption_update
+        if update is not None and update.new_handle:
+            return i
+    return len(messages)
 
 
 class _EngineInput:
