@@ -115,7 +115,7 @@ class ReplayConnection:
         now = time.monotonic()
         try:
             message: Any = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
             message, normal = None, {"invalid": text}
         else:

@@ -51,8 +51,11 @@ def normalise(message: Any) -> dict:
     """A client message as openlive's parser reads it: camelCase, one base64 flavour."""
     try:
         return parse_client_frame(json.dumps(message)).to_json_dict()
-    except (LiveError, TypeError, ValueError):
-        return {"invalid": message if isinstance(message, str) else json.dumps(message)}
+    except (LiveError, TypeError, ValueError, RecursionError):
+        try:
+            return {"invalid": message if isinstance(message, str) else json.dumps(message)}
+        except (TypeError, ValueError, RecursionError):  # nested too deep to write again
+            return {"invalid": "(a JSON value nested too deep)"}
 
 
 def audio_seconds(message: Any) -> float | None:
