@@ -9,7 +9,7 @@ from openlive.session.turns import OUTPUT_ACCEPTED, TurnState
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 KINDS = ["setup", "client_content", "realtime_input", "tool_response", "context_update"]
-OUTPUTS = ["text", "audio", "transcription", "tool_call", "generation_complete",
+OUTPUTS = ["text", "audio", "transcription", "event", "tool_call", "generation_complete",
            "turn_complete"]
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from openlive.session.turns import OUTPUT_ACCEPTED, ModelTurn, TurnState
 from openlive.wire import FunctionCall, UsageMetadata
-from openlive.wire.content import Part
+from openlive.wire.content import Content, Part
+from openlive.wire.server_messages import ServerContent
 
 from .harness import Driver, live, tool_response, user_text
 
@@ -90,7 +91,7 @@ def test_interrupted_turn_with_no_output_leaves_no_model_entry():
 
 # ----------------------------------------------------- TurnState, OUTPUT_ACCEPTED
 
-OUTPUTS = ("text", "audio", "transcription", "tool_call", "generation_complete",
+OUTPUTS = ("text", "audio", "transcription", "event", "tool_call", "generation_complete",
            "turn_complete")
 
 
@@ -128,6 +129,8 @@ def emit(core, turn_id: int, output: str) -> bool:
         return core.model_audio(turn_id, b"\x00\x00", transcript="x")
     if output == "transcription":
         return core.output_transcription(turn_id, "x")
+    if output == "event":
+        return core.model_event(turn_id, ServerContent(grounding_metadata={"k": 1}))
     if output == "tool_call":
         return core.tool_call(turn_id, [FunctionCall(name="g")]) is not None
     if output == "generation_complete":
@@ -222,3 +225,59 @@ def test_model_turn_joins_pieces():
     assert turn.state is TurnState.AWAITING_TOOLS
     turn.generation_complete = True
     assert turn.state is TurnState.FINISHING
+
+
+# ------------------------------------------- events, turnComplete fields, raw messages
+
+def test_model_events_are_sent_as_given_and_thoughts_stay_out_of_the_history():
+    d = live()
+    tid = d.start_turn()
+    d.drain()
+    thought = Content(role="model", parts=[Part(text="planning", thought=True)])
+    assert d.core.model_event(tid, ServerContent(model_turn=thought))
+    assert d.core.model_event(tid, ServerContent(url_context_metadata={"urlMetadata": []}))
+    d.core.model_text(tid, "answer")
+    d.assert_sent(
+        {"serverContent": {"modelTurn": {"role": "model",
+                                         "parts": [{"text": "planning", "thought": True}]}}},
+        {"serverContent": {"urlContextMetadata": {"urlMetadata": []}}},
+        {"serverContent": {"modelTurn": {"role": "model", "parts": [{"text": "answer"}]}}})
+    d.core.complete_turn(tid)
+    assert d.core.history[-1].text() == "answer"
+
+
+def test_turn_complete_carries_reason_and_waiting_for_input():
+    d = live()
+    tid = d.start_turn()
+    d.drain()
+    d.core.complete_turn(tid, reason="NEED_MORE_INPUT", waiting_for_input=True)
+    assert d.drain()[-1] == {"serverContent": {"turnComplete": True,
+                                               "turnCompleteReason": "NEED_MORE_INPUT",
+                                               "waitingForInput": True}}
+
+
+@pytest.mark.parametrize("more,status", [(False, "IDLE"), (True, "IN_PROGRESS")])
+def test_extended_thinking_reports_interaction_status_with_every_turn_complete(more, status):
+    """google-genai 3.6.1 LiveServerContent.interaction_status: "always sent alongside
+    turn_complete" by the models that report it (the profile's interaction_status)."""
+    d = Driver().live("gemini-3.8-live-extended-thinking")
+    tid = d.start_turn()
+    d.drain()
+    d.core.complete_turn(tid, more=more)
+    assert d.drain()[-1]["serverContent"] == {"turnComplete": True,
+                                              "interactionStatus": status}
+    other = live()
+    tid = other.start_turn()
+    other.drain()
+    other.core.complete_turn(tid, more=more)
+    assert other.drain()[-1]["serverContent"] == {"turnComplete": True}
+
+
+def test_a_raw_message_goes_out_as_given_only_while_live():
+    d = Driver()
+    assert not d.core.raw_message({"serverContent": {"x": 1}})
+    d.live()
+    raw = {"serverContent": {"interactionStatus": "IN_PROGRESS", "futureField": [1, 2]},
+           "usageMetadata": {"totalTokenCount": 3}}
+    assert d.core.raw_message(raw)
+    d.assert_sent(raw)

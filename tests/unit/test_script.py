@@ -49,7 +49,8 @@ def test_close_without_code():
 
 def test_rule_without_action_names_the_rule():
     msg = script_error([{"say": "ok"}, {"match": "only a pattern"}])
-    assert msg == "s.yaml: rule 2: needs at least one of say, call, close, go_away"
+    assert msg == ("s.yaml: rule 2: needs at least one of say, call, close, go_away, send, "
+                   "thought")
 
 
 @pytest.mark.parametrize("data", [[], None, "say: hi", {"say": "x"}])
@@ -217,3 +218,22 @@ def test_chunks_cut_words_longer_than_a_chunk():
 @pytest.mark.parametrize("text,size", [("short", 40), ("whole reply", 0), ("", 10)])
 def test_chunks_whole_text(text, size):
     assert chunks(text, size) == [text]
+
+
+@pytest.mark.parametrize("rule,why", [
+    ({"say": "x", "turn_complete_reason": "BORED"}, "turn_complete_reason must be one of"),
+    ({"say": "x", "waiting_for_input": "yes"}, "waiting_for_input must be true or false"),
+    ({"say": "x", "grounding": ["a"]}, "'grounding' must be a mapping"),
+    ({"send": []}, "'send' must be a server message"),
+    ({"send": "text"}, "'send' must be a server message"),
+])
+def test_turn_keys_are_checked_when_the_script_loads(rule, why):
+    with pytest.raises(ScriptError, match=why):
+        parse_rules([rule])
+
+
+def test_a_rule_may_only_send_raw_messages_or_think():
+    rules = parse_rules([{"send": {"serverContent": {"turnComplete": True}}},
+                         {"thought": "hmm"}])
+    assert rules[0].send == [{"serverContent": {"turnComplete": True}}]
+    assert rules[1].thought == "hmm" and rules[1].say is None

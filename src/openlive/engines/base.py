@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..session import events as ev
 from ..session.history import estimate_tokens
 from ..wire.content import Content, FunctionCall, FunctionResponse
-from ..wire.server_messages import UsageMetadata
+from ..wire.server_messages import ServerContent, UsageMetadata
 from ..wire.setup import Setup
 
 
@@ -36,7 +36,20 @@ class Turn(Protocol):
         """Send a toolCall and wait for the client's toolResponse for every call."""
         ...
 
-    async def complete(self, usage: UsageMetadata | None = None) -> None: ...
+    async def send_event(self, content: ServerContent) -> None:
+        """Other serverContent of the turn: thought parts, groundingMetadata,
+        urlContextMetadata (SessionCore.model_event)."""
+        ...
+
+    async def send_raw(self, message: dict[str, Any]) -> None:
+        """A server message exactly as given (SessionCore.raw_message)."""
+        ...
+
+    async def complete(self, usage: UsageMetadata | None = None, *,
+                       reason: str | None = None,
+                       waiting_for_input: bool | None = None) -> None:
+        """turnComplete (with ``turnCompleteReason`` / ``waitingForInput`` when given)."""
+        ...
 
     async def go_away(self, time_left: str) -> None: ...
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..engines.base import Engine, EngineSession
 from ..session import events as ev
@@ -28,7 +29,7 @@ from ..websocket_edge import WebSocketEdge
 from ..wire.codec import encode_server_message
 from ..wire.content import Content, FunctionCall, FunctionResponse
 from ..wire.errors import INTERNAL, LiveError
-from ..wire.server_messages import ServerMessage, UsageMetadata
+from ..wire.server_messages import ServerContent, ServerMessage, UsageMetadata
 from ..wire.setup import Setup
 from . import metrics
 
@@ -389,8 +390,18 @@ class _EngineTurn:
         await conn.flush()
         return list(await asyncio.gather(*waiters))
 
-    async def complete(self, usage: UsageMetadata | None = None) -> None:
-        await self._conn._after(lambda: self._core.complete_turn(self.turn_id, usage))
+    async def send_event(self, content: ServerContent) -> None:
+        self._first_output()
+        await self._conn._after(lambda: self._core.model_event(self.turn_id, content))
+
+    async def send_raw(self, message: dict[str, Any]) -> None:
+        await self._conn._after(lambda: self._core.raw_message(message))
+
+    async def complete(self, usage: UsageMetadata | None = None, *,
+                       reason: str | None = None,
+                       waiting_for_input: bool | None = None) -> None:
+        await self._conn._after(lambda: self._core.complete_turn(
+            self.turn_id, usage, reason=reason, waiting_for_input=waiting_for_input))
 
     async def go_away(self, time_left: str) -> None:
         """goAway now; when ``time_left`` runs out the core closes as Google's does."""

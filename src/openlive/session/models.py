@@ -65,6 +65,9 @@ class ModelProfile:
     refuses: tuple[Refusal, ...] = ()  # setup fields this model refuses
     default_turn_coverage: str = "TURN_INCLUDES_ONLY_ACTIVITY"
     multi_part_events: bool = False
+    # interactionStatus on every turnComplete (extended thinking: spec:§0, google-genai
+    # 3.6.1 LiveServerContent "always sent alongside turn_complete")
+    interaction_status: bool = False
     notes: str = ""
 
     @property
@@ -108,7 +111,7 @@ PROFILES: tuple[ModelProfile, ...] = (
         "gemini-3.8-live-extended-thinking", "ga", ("spec:§0",),
         output_token_limit=65_536, function_behavior="NON_BLOCKING", refuses=_REFUSED_BY_3_8,
         default_turn_coverage="TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO",
-        multi_part_events=True,
+        multi_part_events=True, interaction_status=True,
         notes="Google documents its existence, not its rules: 3.8-live's are assumed"),
     ModelProfile(
         "gemini-2.0-flash-exp", "experimental", ("doc:live-guide",),

@@ -55,6 +55,7 @@ from ..wire.content import Blob, Content, FunctionCall, FunctionResponse, Part
 from ..wire.errors import LiveError
 from ..wire.server_messages import (
     GoAway,
+    RawServerMessage,
     ServerContent,
     ServerMessage,
     SessionResumptionUpdate,
@@ -575,6 +576,23 @@ class SessionCore:
                 model_turn=Content(role="model", parts=[Part(text=piece)])))
         return True
 
+    def model_event(self, turn_id: int, content: ServerContent) -> bool:
+        """Other serverContent of the model's turn, as given: thought parts (``thought:
+        true``, kept out of the history), ``groundingMetadata``, ``urlContextMetadata``.
+        False if the turn is over."""
+        if self._open(turn_id, "event") is None:
+            return False
+        self._send(server_content=content)
+        return True
+
+    def raw_message(self, message: dict[str, Any]) -> bool:
+        """A server message sent exactly as given (the emulator's escape hatch): no rule
+        checks it. False unless the session is LIVE."""
+        if self.phase is not Phase.LIVE:
+            return False
+        self._outbox.append(RawServerMessage.of(message))
+        return True
+
     def output_transcription(self, turn_id: int, text: str) -> bool:
         """The text of the model's speech (before generationComplete)."""
         if self._open(turn_id, "transcription") is None:
@@ -647,14 +665,25 @@ class SessionCore:
             self._send(server_content=ServerContent(generation_complete=True))
         return True
 
-    def complete_turn(self, turn_id: int, usage: UsageMetadata | None = None) -> bool:
-        """generationComplete (if not sent yet), then turnComplete carrying usageMetadata."""
+    def complete_turn(self, turn_id: int, usage: UsageMetadata | None = None, *,
+                      reason: str | None = None, waiting_for_input: bool | None = None,
+                      more: bool = False) -> bool:
+        """generationComplete (if not sent yet), then turnComplete carrying usageMetadata,
+        ``turnCompleteReason`` and ``waitingForInput`` when given, and — on models that
+        report it — ``interactionStatus``: IN_PROGRESS when ``more`` model output follows
+        without new input, else IDLE (google-genai 3.6.1 LiveServerContent)."""
         if not self.generation_complete(turn_id):
             return False
         turn = self.turn
         assert turn is not None
         self._close_turn(turn)
-        self._send(server_content=ServerContent(turn_complete=True), usage_metadata=usage)
+        status = None
+        if self.profile is not None and self.profile.interaction_status:
+            status = "IN_PROGRESS" if more else "IDLE"
+        self._send(server_content=ServerContent(
+            turn_complete=True, turn_complete_reason=reason,
+            waiting_for_input=waiting_for_input, interaction_status=status),
+            usage_metadata=usage)
         if self.queued_turn:
             self._start_turn()
         else:

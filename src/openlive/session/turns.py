@@ -25,11 +25,12 @@ class TurnState(Enum):
 #: (interrupted or complete) is dropped: the engine's task is being cancelled.
 OUTPUT_ACCEPTED: dict[TurnState, frozenset[str]] = {
     TurnState.NONE: frozenset(),
-    TurnState.GENERATING: frozenset({"text", "audio", "transcription", "tool_call",
+    TurnState.GENERATING: frozenset({"text", "audio", "transcription", "event", "tool_call",
                                      "generation_complete", "turn_complete"}),
     # an engine may stream while its calls run (its responses are awaited in parallel)
-    TurnState.AWAITING_TOOLS: frozenset({"text", "audio", "transcription", "tool_call",
-                                         "generation_complete", "turn_complete"}),
+    TurnState.AWAITING_TOOLS: frozenset({"text", "audio", "transcription", "event",
+                                         "tool_call", "generation_complete",
+                                         "turn_complete"}),
     TurnState.FINISHING: frozenset({"generation_complete", "turn_complete"}),
 }
 

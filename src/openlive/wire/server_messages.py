@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ConfigDict
+
 from .base import WireModel
 from .content import Content, FunctionCall
 
@@ -28,6 +30,11 @@ class ServerContent(WireModel):
     url_context_metadata: dict[str, Any] | None = None
     turn_complete_reason: str | None = None
     waiting_for_input: bool | None = None
+    # google-genai 3.6.1 LiveServerContent: "low latency transcription updated while the
+    # user is speaking"; interactionStatus IN_PROGRESS | IDLE, "always sent alongside
+    # turn_complete" (by the models that report it)
+    interim_input_transcription: Transcription | None = None
+    interaction_status: str | None = None
 
 
 class ToolCall(WireModel):
@@ -80,3 +87,16 @@ class ServerMessage(WireModel):
     voice_activity: VoiceActivity | None = None
     voice_activity_detection_signal: dict[str, Any] | None = None
     usage_metadata: UsageMetadata | None = None  # outside the oneof: rides with turnComplete
+
+
+class RawServerMessage(ServerMessage):
+    """A server message sent exactly as a script wrote it (the emulator's ``send:``): its
+    keys are kept as given and none is checked; the typed fields stay None."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @classmethod
+    def of(cls, message: dict[str, Any]) -> RawServerMessage:
+        raw = cls.model_construct()
+        raw.__pydantic_extra__ = dict(message)
+        return raw

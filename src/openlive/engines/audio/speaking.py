@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...wire.content import FunctionCall, FunctionResponse
-from ...wire.server_messages import UsageMetadata
+from ...wire.server_messages import ServerContent, UsageMetadata
 from ..base import Turn
 from . import stage_metrics
 
@@ -125,13 +125,19 @@ class SpeakingTurn:
         await self._flush()
         return await self._turn.call_tools(calls)
 
-    async def complete(self, usage: UsageMetadata | None = None) -> None:
+    async def send_event(self, content: ServerContent) -> None:
+        await self._turn.send_event(content)
+
+    async def send_raw(self, message: dict[str, Any]) -> None:
+        await self._turn.send_raw(message)
+
+    async def complete(self, usage: UsageMetadata | None = None, **fields: Any) -> None:
         await self._flush()  # the last transcript goes out when its clause starts playing
         await self._turn.generation_complete()
         wait = self._play_end - self._clock()
         if wait > 0:  # the turn stays open while its audio plays: speech interrupts it
             await asyncio.sleep(wait)
-        await self._turn.complete(usage)
+        await self._turn.complete(usage, **fields)
 
     async def go_away(self, time_left: str) -> None:
         await self._turn.go_away(time_left)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...session.events import MediaReceived
 from ...session.history import estimate_text_tokens, estimate_tokens
-from ...wire.content import Content, FunctionCall, FunctionResponse
-from ...wire.server_messages import ModalityTokenCount, UsageMetadata
+from ...wire.content import Content, FunctionCall, FunctionResponse, Part
+from ...wire.server_messages import ModalityTokenCount, ServerContent, UsageMetadata
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession, SessionInput, Turn
 from ..local.usage import audio_tokens
@@ -186,6 +186,9 @@ class EmulatorSession(EngineSession):
             values.update(_result_values(responses))
             reply_tokens += sum(estimate_text_tokens(str(c.args)) for c in calls)
         audio_seconds = 0.0
+        if rule.thought is not None:
+            await turn.send_event(ServerContent(model_turn=Content(role="model", parts=[
+                Part(text=sc.render(rule.thought, values), thought=True)])))
         if rule.say is not None:
             reply = sc.render(rule.say, values)
             budget = PlaceholderBudget() if self.audio_replies and spoken is None else None
@@ -202,10 +205,18 @@ class EmulatorSession(EngineSession):
                     await turn.send_audio(pcm, PLACEHOLDER_RATE, piece)
         if spoken is not None:
             audio_seconds = spoken.audio_seconds
+        if rule.grounding is not None:
+            await turn.send_event(ServerContent(grounding_metadata=rule.grounding))
+        if rule.url_context is not None:
+            await turn.send_event(ServerContent(url_context_metadata=rule.url_context))
+        for message in rule.send:
+            await turn.send_raw(message)
         if rule.close is not None:
             await turn.close(*rule.close)
             return
-        await turn.complete(self._usage(prompt_tokens, reply_tokens, audio_seconds))
+        await turn.complete(self._usage(prompt_tokens, reply_tokens, audio_seconds),
+                            reason=rule.turn_complete_reason,
+                            waiting_for_input=rule.waiting_for_input)
 
     def _usage(self, prompt_text: int, reply_text: int, reply_audio_s: float) -> UsageMetadata:
         """Tokens as the Gemini API counts them per modality: text estimated, audio at 32

@@ -33,7 +33,22 @@ RULE_KEYS = {
     "go_away": "send goAway with this timeLeft (e.g. '10s') before replying",
     "close": "{code, reason}: close the session after the reply",
     "times": "how many turns this rule may answer (default: unlimited)",
+    # What else Google's models send in a turn (field names and values: google-genai 3.6.1
+    # LiveServerContent and Part); each goes out as written, at its place in the turn.
+    "thought": "a thought part (text template, sent with thought: true) before the reply",
+    "grounding": "groundingMetadata (a mapping, sent as given) after the reply",
+    "url_context": "urlContextMetadata (a mapping, sent as given) after the reply",
+    "turn_complete_reason": "turnCompleteReason on the turnComplete, e.g. NEED_MORE_INPUT",
+    "waiting_for_input": "waitingForInput: true|false on the turnComplete",
+    "send": "a server message (or a list of them) sent exactly as written after the reply: "
+            "the escape hatch for anything else",
 }
+
+#: google-genai 3.6.1 TurnCompleteReason.
+TURN_COMPLETE_REASONS = (
+    "TURN_COMPLETE_REASON_UNSPECIFIED", "MALFORMED_FUNCTION_CALL", "RESPONSE_REJECTED",
+    "NEED_MORE_INPUT", "PROHIBITED_INPUT_CONTENT", "IMAGE_PROHIBITED_INPUT_CONTENT",
+    "INPUT_TEXT_CONTAIN_PROMINENT_PERSON_PROHIBITED")
 
 
 class ScriptError(ValueError):
@@ -58,6 +73,12 @@ class Rule:
     go_away: str | None = None
     close: tuple[int, str] | None = None
     times: int | None = None
+    thought: str | None = None
+    grounding: dict[str, Any] | None = None
+    url_context: dict[str, Any] | None = None
+    turn_complete_reason: str | None = None
+    waiting_for_input: bool | None = None
+    send: list[dict[str, Any]] = field(default_factory=list)
     used: int = 0
 
 
@@ -109,9 +130,39 @@ def _parse_rule(index: int, item: Any, source: str) -> Rule:
         rule.close = _parse_close(item["close"], where)
     if "times" in item:
         rule.times = int(_number(item, "times", 1, where))
-    if rule.say is None and not rule.calls and rule.close is None and rule.go_away is None:
-        raise ScriptError(f"{where}: needs at least one of say, call, close, go_away")
+    _parse_extras(rule, item, where)
+    if rule.say is None and not rule.calls and rule.close is None and rule.go_away is None \
+            and not rule.send and rule.thought is None:
+        raise ScriptError(f"{where}: needs at least one of say, call, close, go_away, send, "
+                          "thought")
     return rule
+
+
+def _parse_extras(rule: Rule, item: dict, where: str) -> None:
+    """The keys for the rest of what a model turn may hold (thought, metadata, raw)."""
+    if "thought" in item:
+        rule.thought = str(item["thought"])
+    for key in ("grounding", "url_context"):
+        if key in item:
+            if not isinstance(item[key], dict):
+                raise ScriptError(f"{where}: '{key}' must be a mapping (sent as given)")
+            setattr(rule, key, item[key])
+    if "turn_complete_reason" in item:
+        reason = item["turn_complete_reason"]
+        if reason not in TURN_COMPLETE_REASONS:
+            raise ScriptError(f"{where}: turn_complete_reason must be one of "
+                              f"{', '.join(TURN_COMPLETE_REASONS)}")
+        rule.turn_complete_reason = reason
+    if "waiting_for_input" in item:
+        if not isinstance(item["waiting_for_input"], bool):
+            raise ScriptError(f"{where}: waiting_for_input must be true or false")
+        rule.waiting_for_input = item["waiting_for_input"]
+    if "send" in item:
+        sent = item["send"] if isinstance(item["send"], list) else [item["send"]]
+        if not sent or not all(isinstance(m, dict) and m for m in sent):
+            raise ScriptError(f"{where}: 'send' must be a server message (a non-empty mapping)"
+                              " or a list of them")
+        rule.send = sent
 
 
 def _parse_calls(value: Any, where: str) -> list[CallSpec]:
