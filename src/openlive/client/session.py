@@ -4,8 +4,8 @@
 running in :mod:`openlive.client.tools`.
 
 ```python
-async with connect("gemini-2.5-flash-native-audio-preview-12-2025", api_key=KEY,
-                   modality="TEXT") as session:
+async with connect("gemini-3.8-live", api_key=KEY,
+                   output_transcription=True) as session:  # AUDIO replies, and their text
     await session.send_text("Hello")
     async for message in session:          # does not stop at turnComplete
         ...
