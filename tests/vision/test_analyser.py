@@ -31,10 +31,12 @@ def test_blank_wall_has_no_text(analyser):
     assert desc.faces == [] and desc.people == []
 
 
-def test_qr_code_contents(analyser):
-    desc = analyser.analyse(jpeg(qr_scene("https://example.org/ticket/42")), received_at=0.0)
-    assert desc.qr == ["https://example.org/ticket/42"]
-    assert "QR code: https://example.org/ticket/42" in desc.summary()
+@pytest.mark.parametrize("payload", ["https://example.org/ticket/42", "ORDER-7781",
+                                     "WIFI:S:home;T:WPA;P:secret;;"])
+def test_qr_code_contents(analyser, payload):
+    desc = analyser.analyse(jpeg(qr_scene(payload)), received_at=0.0)
+    assert desc.qr == [payload]
+    assert f"QR code: {payload}" in desc.summary()
 
 
 def test_colours_of_a_scene(analyser):

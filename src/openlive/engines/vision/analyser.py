@@ -165,12 +165,15 @@ class FrameAnalyser:
     def _stage_qr(self, image: Any, rgb: Any, bgr: Any) -> list[str]:
         import cv2
 
-        if self._qr is None:
-            self._qr = cv2.QRCodeDetector()
-        ok, texts, _points, _ = self._qr.detectAndDecodeMulti(bgr)
-        if not ok:
-            return []
-        return list(dict.fromkeys(t for t in texts if t))
+        if self._qr is None:  # the ArUco-based detector finds more codes; the classic one
+            self._qr = (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector())  # is the fallback
+        multi, single = self._qr
+        ok, texts, _points, _ = multi.detectAndDecodeMulti(bgr)
+        found = [t for t in texts if t] if ok else []
+        if not found:
+            one = single.detectAndDecode(bgr)[0]
+            found = [one] if one else []
+        return list(dict.fromkeys(found))
 
     def _stage_colours(self, image: Any, rgb: Any, bgr: Any) -> list[str]:
         return dominant_colours(image)
