@@ -35,6 +35,7 @@ import logging
 import os
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -158,42 +159,31 @@ def server_audio(message: dict) -> list[tuple[bytes, int]]:
     return out
 
 
-class _SessionFile:
-    def __init__(self, directory: Path, label: str, info: dict) -> None:
-        self.directory = directory
+#: ``before_record(direction, message)``: called with each client or server message (a
+#: dict, resumption handles already hidden) before it is written; returns the message to
+#: write (changed in place or a new one), or None to leave that message out.
+BeforeRecord = Callable[[str, dict], "dict | None"]
+
+
+class SessionLines:
+    """The lines of one recorded session (the JSONL format above), handed to
+    :meth:`write`; :class:`_SessionFile` writes them to a file, the cassette recorder
+    (:mod:`openlive.recording.cassette`) keeps them for the test's one file."""
+
+    def __init__(self, name: str, info: dict, before_record: BeforeRecord | None = None
+                 ) -> None:
         self.start = time.monotonic()
-        number = "".join(c for c in label if c.isdigit()) or "0"
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        millis = f"{int(time.time() * 1000) % 1000:03d}"
-        base = f"{stamp}.{millis}Z-s{number}"
-        self.stem = base
-        n = 1
-        while True:
-            try:
-                fd = _private_file(directory / f"{self.stem}.jsonl", exclusive=True)
-                break
-            except FileExistsError:  # another worker process, same millisecond and number
-                n += 1
-                self.stem = f"{base}-{os.getpid()}-{n}"
-        self.file: TextIO = os.fdopen(fd, "w", encoding="utf-8")
+        self.before_record = before_record
         self._burst: float | None = None  # the t of frames in this event-loop pass
-        self.wavs: dict[tuple[str, int], wave.Wave_write] = {}
-        self.wav_files: list[BinaryIO] = []
-        self.first_rate: dict[str, int] = {}
         safe = {k: v for k, v in info.items() if k.lower() not in _SECRET_KEYS}
-        self.write({"t": 0.0, "direction": "open", "session": self.stem,
+        self.write({"t": 0.0, "direction": "open", "session": name,
                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **safe})
 
     def write(self, record: dict) -> None:
-        line = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
-        try:
-            self.file.write(line + "\n")
-        except UnicodeEncodeError:
-            # a lone surrogate (a "\ud800" escape in a frame) has no UTF-8 form: the whole
-            # line is written ASCII-escaped instead, which reads back to the same text
-            # (the encoder refuses before anything is buffered: nothing half-written)
-            self.file.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self.file.flush()
+        raise NotImplementedError
+
+    def audio(self, side: str, pcm: bytes, rate: int) -> None:
+        """Audio of one message (only the file recorder keeps it a second time, as WAV)."""
 
     def _stamp(self) -> float:
         """Seconds since the session opened; frames of one event-loop pass share the first
@@ -218,15 +208,53 @@ class _SessionFile:
         t = self._stamp()
         try:
             message = json.loads(frame)
-            self.write({"t": t, "direction": direction, "message": redact(direction, message)})
+            message = redact(direction, message)
         except (ValueError, RecursionError):  # not JSON, or nested too deep to rebuild
             text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
             self.write({"t": t, "direction": direction, "invalid": text})
             return
+        if self.before_record is not None and isinstance(message, dict):
+            message = self.before_record(direction, message)
+            if message is None:
+                return
+        self.write({"t": t, "direction": direction, "message": message})
         if isinstance(message, dict):
             chunks = client_audio(message) if direction == "client" else server_audio(message)
             for pcm, rate in chunks:
                 self.audio(direction, pcm, rate)
+
+    def closing_record(self, info: dict) -> dict:
+        t = round(time.monotonic() - self.start, 6)
+        return {"t": t, "direction": "close",
+                **{k: v for k, v in info.items() if v is not None or k == "code"}}
+
+
+class _SessionFile(SessionLines):
+    def __init__(self, directory: Path, label: str, info: dict,
+                 before_record: BeforeRecord | None = None) -> None:
+        self.directory = directory
+        number = "".join(c for c in label if c.isdigit()) or "0"
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        millis = f"{int(time.time() * 1000) % 1000:03d}"
+        base = f"{stamp}.{millis}Z-s{number}"
+        self.stem = base
+        n = 1
+        while True:
+            try:
+                fd = _private_file(directory / f"{self.stem}.jsonl", exclusive=True)
+                break
+            except FileExistsError:  # another worker process, same millisecond and number
+                n += 1
+                self.stem = f"{base}-{os.getpid()}-{n}"
+        self.file: TextIO = os.fdopen(fd, "w", encoding="utf-8")
+        self.wavs: dict[tuple[str, int], wave.Wave_write] = {}
+        self.wav_files: list[BinaryIO] = []
+        self.first_rate: dict[str, int] = {}
+        super().__init__(self.stem, info, before_record)
+
+    def write(self, record: dict) -> None:
+        self.file.write(json_line(record))
+        self.file.flush()
 
     def audio(self, side: str, pcm: bytes, rate: int) -> None:
         if not pcm:
@@ -246,9 +274,7 @@ class _SessionFile:
         wav._file.flush()  # noqa: SLF001 - the stdlib keeps the file private
 
     def close(self, info: dict) -> None:
-        t = round(time.monotonic() - self.start, 6)
-        self.write({"t": t, "direction": "close",
-                    **{k: v for k, v in info.items() if v is not None or k == "code"}})
+        self.write(self.closing_record(info))
         self.file.close()
         for wav in self.wavs.values():
             wav.close()
@@ -256,18 +282,33 @@ class _SessionFile:
             file.close()
 
 
-class Recorder:
-    """A ``ServerConfig.observer`` that records every session under ``directory``."""
+def json_line(record: dict) -> str:
+    """One JSONL line: UTF-8 as it is; a line holding a lone surrogate (a "\\ud800" escape
+    in a frame), which has no UTF-8 form, ASCII-escaped instead (it reads back the same)."""
+    line = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record, separators=(",", ":"))
+    return line + "\n"
 
-    def __init__(self, directory: str | Path) -> None:
+
+class Recorder:
+    """A ``ServerConfig.observer`` that records every session under ``directory``;
+    ``before_record`` (see :data:`BeforeRecord`) may change or leave out each message."""
+
+    def __init__(self, directory: str | Path, *,
+                 before_record: BeforeRecord | None = None) -> None:
         self.directory = Path(directory)
+        self.before_record = before_record
         private_directory(self.directory)
         self._open: dict[str, _SessionFile] = {}
 
     def __call__(self, label: str, direction: str, message: Any) -> None:
         try:
             if direction == "open":
-                self._open[label] = _SessionFile(self.directory, label, dict(message))
+                self._open[label] = _SessionFile(self.directory, label, dict(message),
+                                                 self.before_record)
                 return
             session = self._open.get(label)
             if session is None:

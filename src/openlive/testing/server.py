@@ -198,6 +198,24 @@ def _tls_material(directory: str | Path | None) -> tuple[Path, ssl.SSLContext, s
         return found
 
 
+def _ca_bundle(cert: Path) -> Path:
+    """``cert`` appended to certifi's CA bundle (when certifi is installed: google-genai
+    depends on it), beside ``cert``; made once."""
+    bundle = cert.with_name("ca-bundle.pem")
+    with _shared_lock:
+        if not bundle.is_file():
+            try:
+                import certifi
+                authorities = Path(certifi.where()).read_text(encoding="ascii")
+            except (ImportError, OSError):
+                authorities = ""
+            temporary = bundle.with_name(f".ca-bundle.{threading.get_ident()}.tmp")
+            temporary.write_text(authorities.rstrip("\n") + "\n"
+                                 + cert.read_text(encoding="ascii"), encoding="ascii")
+            temporary.replace(bundle)
+    return bundle
+
+
 def shutdown() -> None:
     """Stop the shared event loop thread (the plugin calls this when pytest ends)."""
     with _shared_lock:
@@ -212,7 +230,39 @@ class OptionError(ValueError):
 
 #: engines chosen by name: ``engine="replay"`` (with ``recordings=DIR``), ``"local"``
 ENGINE_NAMES = ("emulator", "replay", "local")
-_REPLAY_OPTIONS = ("recordings", "speed", "recording")
+_REPLAY_OPTIONS = ("recordings", "speed", "recording", "match_ignore", "match_normalise",
+                   "before_record")
+
+
+def voice_models(voice: bool | None) -> Any:
+    """The emulator's speech models, chosen as ``openlive serve`` chooses them: ``None``
+    (the default) uses them when the ``local`` extra is installed, as serve does; ``True``
+    requires them; ``False`` leaves them out (the emulator then does not hear audio)."""
+    if voice is False:
+        return None
+    from ..engines.audio.voice_models import missing_voice_packages
+    from ..engines.emulator.engine import voice_if_installed
+
+    if voice is True:
+        missing = missing_voice_packages()
+        if missing:
+            raise OptionError(f"voice=True needs the speech stages: {', '.join(missing)} not "
+                              "installed (pip install 'openlive[local]')")
+    elif voice is not None:
+        raise OptionError(f"voice: True, False or None (as serve), not {voice!r}")
+    return voice_if_installed()
+
+
+def matcher(match_ignore: Any = None, match_normalise: Any = None) -> Any:
+    """The replay's :class:`~openlive.engines.replay.matching.Matcher` from the options."""
+    from ..engines.replay.matching import Matcher
+
+    if match_normalise is not None and not callable(match_normalise):
+        raise OptionError("match_normalise: a function of one client message (a dict)")
+    try:
+        return Matcher(match_ignore or (), match_normalise)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(str(exc)) from None
 
 
 def _shared_local_engine() -> Any:
@@ -234,7 +284,9 @@ def _shared_local_engine() -> Any:
         return engine
 
 
-def _replay_engine(recordings: Any, speed: Any = 1.0, recording: str | None = None) -> Any:
+def _replay_engine(recordings: Any, speed: Any = 1.0, recording: str | None = None,
+                   match_ignore: Any = None, match_normalise: Any = None,
+                   before_record: Any = None) -> Any:
     import argparse
 
     from ..engines.replay import RecordingError, ReplayEngine
@@ -249,12 +301,17 @@ def _replay_engine(recordings: Any, speed: Any = 1.0, recording: str | None = No
     except argparse.ArgumentTypeError as exc:
         raise OptionError(f"speed: {exc}") from None
     try:
-        return ReplayEngine(recordings, speed=speed, name=recording)
+        return ReplayEngine(recordings, speed=speed, name=recording,
+                            matcher=matcher(match_ignore, match_normalise),
+                            before_record=before_record)
     except RecordingError as exc:
         raise OptionError(f"recordings: {exc}") from None
 
 
-def _make_engine(script: Any = None, engine: Any = None, **replay: Any) -> Any:
+def _make_engine(script: Any = None, engine: Any = None, voice: bool | None = None,
+                 **replay: Any) -> Any:
+    if voice is not None and engine not in (None, "emulator"):
+        raise OptionError(f"voice= is for the emulator, not engine={engine!r}")
     if isinstance(engine, str):
         if engine not in ENGINE_NAMES:
             raise OptionError(f"unknown engine {engine!r}: use one of "
@@ -276,12 +333,13 @@ def _make_engine(script: Any = None, engine: Any = None, **replay: Any) -> Any:
     from ..engines.emulator import EmulatorEngine
     from ..engines.emulator.script import ScriptError, parse_rules
 
+    speech = voice_models(voice)
     try:
         if script is None:
-            return EmulatorEngine()
+            return EmulatorEngine(voice=speech)
         if isinstance(script, str | Path):
-            return EmulatorEngine.from_script(script)
-        return EmulatorEngine(parse_rules(list(script)))
+            return EmulatorEngine.from_script(script, voice=speech)
+        return EmulatorEngine(parse_rules(list(script)), voice=speech)
     except ScriptError as exc:
         raise OptionError(f"script: {exc}") from None
 
@@ -300,6 +358,7 @@ class LiveTestServer:
         self.port: int = running.port
         self.url: str = running.http_url  # https://127.0.0.1:PORT (the SDKs' base URL)
         self.ws_url: str = running.ws_url  # wss://127.0.0.1:PORT
+        self.recording: Path | None = None  # the test's own recording (record=True)
         self._stopped = False
 
     def __repr__(self) -> str:
@@ -331,6 +390,28 @@ class LiveTestServer:
                 await asyncio.sleep(0.002)
         return self.sessions
 
+    def environ(self, api_key: str = "test") -> dict[str, str | None]:
+        """The environment under which an app that builds its own client talks to this
+        server unchanged (the ``live_server_env`` fixture sets it for one test):
+
+        * ``GOOGLE_GEMINI_BASE_URL``: the base URL both SDKs read when none is given
+          (google-genai ``_base_url.get_base_url``, 1.x-3.x; @google/genai ``getBaseUrl``);
+        * ``GEMINI_API_KEY`` and ``GOOGLE_API_KEY``: ``api_key`` (google-genai prefers the
+          second when both are set; a real key in the environment is never sent here), and
+          ``GOOGLE_GENAI_USE_VERTEXAI`` unset (Vertex AI would ignore the base URL);
+        * with TLS, ``SSL_CERT_FILE``: a CA bundle of certifi's authorities plus this
+          server's certificate (google-genai and Python's ``ssl`` read it, so other HTTPS
+          keeps working), and ``NODE_EXTRA_CA_CERTS``: the certificate, for Node.
+
+        A value of None means "unset this variable"."""
+        env: dict[str, str | None] = {"GOOGLE_GEMINI_BASE_URL": self.url,
+                                      "GEMINI_API_KEY": api_key, "GOOGLE_API_KEY": api_key,
+                                      "GOOGLE_GENAI_USE_VERTEXAI": None}
+        if self.cert is not None:
+            env["SSL_CERT_FILE"] = str(_ca_bundle(self.cert))
+            env["NODE_EXTRA_CA_CERTS"] = str(self.cert)
+        return env
+
     def genai_client(self, api_key: str = "test", **http_options: Any) -> Any:
         """An official ``google.genai.Client`` pointed at this server, trusting its
         certificate. Extra keyword arguments go into ``http_options``."""
@@ -358,7 +439,9 @@ def start_live_server(*, script: Any = None, engine: Any = None, tls: bool = Tru
                       tls_dir: str | Path | None = None, host: str = "127.0.0.1",
                       observer: Callable[[str, str, Any], None] | None = None,
                       recordings: str | Path | None = None, speed: float | str | None = None,
-                      recording: str | None = None, **config: Any) -> LiveTestServer:
+                      recording: str | None = None, voice: bool | None = None,
+                      match_ignore: Any = None, match_normalise: Any = None,
+                      before_record: Any = None, **config: Any) -> LiveTestServer:
     """Start an openlive on a free port; stop it with ``.stop()``.
 
     ``engine``: ``"emulator"`` (the default) answering from ``script`` (emulator rules: a
@@ -366,6 +449,11 @@ def start_live_server(*, script: Any = None, engine: Any = None, tls: bool = Tru
     directory made with ``serve --record``; ``speed``: 1 = recorded timing, 0 or ``"max"``
     = no waiting; ``recording``: one file's name); ``"local"`` (the local models, loaded
     once per process); or any openlive Engine (or a zero-argument factory of one).
+    ``voice`` (emulator): its speech models as ``openlive serve`` has them: ``None`` = when
+    the ``local`` extra is installed, ``True`` = required, ``False`` = none.
+    ``match_ignore`` / ``match_normalise`` / ``before_record`` (replay): how client
+    messages are compared with the recording (fields ignored, a normalising function), and
+    the redaction hook the recordings were made with.
     ``tls``: serve https/wss with a self-signed certificate (google-genai needs it);
     other keywords go to :class:`openlive.server.app.ServerConfig` (``api_keys=[...]``…).
     Raises :class:`OptionError` for an unknown or wrong option.
@@ -378,10 +466,12 @@ def start_live_server(*, script: Any = None, engine: Any = None, tls: bool = Tru
     unknown = sorted(set(config) - {f.name for f in dataclasses.fields(ServerConfig)})
     if unknown:
         raise OptionError(f"unknown live_server option {', '.join(map(repr, unknown))}: "
-                          "use script, engine, recordings, speed, recording, tls, tls_dir, "
+                          "use script, engine, voice, recordings, speed, recording, "
+                          "match_ignore, match_normalise, before_record, tls, tls_dir, "
                           "host, observer or a ServerConfig field")
-    built = _make_engine(script, engine, recordings=recordings, speed=speed,
-                         recording=recording)
+    built = _make_engine(script, engine, voice, recordings=recordings, speed=speed,
+                         recording=recording, match_ignore=match_ignore,
+                         match_normalise=match_normalise, before_record=before_record)
 
     cert = server_ctx = client_ctx = None
     if tls:

@@ -126,6 +126,11 @@ class ReplayConnection:
                     self.audio_times.append((self.audio, now))
                     self._progress.set()
                 return
+            hook = self.source.before_record
+            if hook is not None and isinstance(message, dict):
+                message = hook("client", message)  # as the recorder wrote it
+                if message is None:
+                    return  # left out of the recording: not compared either
             normal = normalise(message)
         if self._sender is None:
             self._choose(normal)
@@ -142,15 +147,19 @@ class ReplayConnection:
         if handle is not None:
             handle = self.source.recorded_handle(handle)
         recordings = self.source.recordings
-        self.candidates = [r for r in recordings if r.setup == setup and r.handle == handle]
+        match = self.source.matcher
+        key = match.setup_key(setup)
+        self.candidates = [r for r in recordings
+                           if match.setup_key(r.setup) == key and r.handle == handle]
         if not self.candidates:
-            same = [r for r in recordings if r.setup == setup]
+            same = [r for r in recordings if match.setup_key(r.setup) == key]
             if same:
                 recorded = sorted({r.handle or "none" for r in same})
                 why = (f"resumption handle: expected {' or '.join(recorded[:2])}, got "
                        f"{handle or 'none'}")
             else:  # the recording that differs least, by its first difference
-                diffs = [first_difference(r.setup, setup) or "" for r in recordings]
+                diffs = [first_difference(match.setup_key(r.setup), key) or ""
+                         for r in recordings] or ["no recorded session"]
                 why = min(diffs, key=len)
             self._diverged("the setup", f"setup {why}",
                            [{"setup": r.setup, "handle": r.handle} for r in recordings],
@@ -161,12 +170,14 @@ class ReplayConnection:
 
     def _match(self, normal: dict) -> None:
         i = self.turns
-        kept = [r for r in self.candidates if i < len(r.turns) and r.turns[i] == normal
+        same = self.source.matcher.same
+        kept = [r for r in self.candidates if i < len(r.turns) and same(r.turns[i], normal)
                 and self._same_so_far(r)]
         if not kept:
             lead = self.lead
             expected = lead.turns[i] if i < len(lead.turns) else None
-            diff = first_difference(expected, normal)
+            key = self.source.matcher.key
+            diff = first_difference(None if expected is None else key(expected), key(normal))
             if expected is not None and set(expected) == set(normal) and diff:
                 reason = diff  # the same kind of message: where it differs, both values
             else:
@@ -234,6 +245,9 @@ class ReplayConnection:
             else:
                 position = step.audio_at
                 t0 = await self._until(lambda: self._audio_time(position))  # noqa: B023
+            # the message that met the trigger may have changed the lead (several
+            # candidates until then): its step is the one to send
+            step = self.lead.steps[k]
             self.steps_started = k = k + 1
             burst: float | None = None  # the recorded offset of the burst's first message
             for offset, message in step.replies:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...recording.recorder import BeforeRecord
 from ...session.admission import Gate
 from ...websocket_edge import WebSocketEdge
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession
 from .connection import ReplayConnection
+from .matching import Matcher
 from .script import Recording, load_recordings
 from .source import ReplaySource
 
@@ -24,15 +26,19 @@ class ReplayEngine(Engine):
     name = "replay"
 
     def __init__(self, recordings: str | Path | list[Recording], *, speed: float = 1.0,
-                 name: str | None = None) -> None:
+                 name: str | None = None, matcher: Matcher | None = None,
+                 before_record: BeforeRecord | None = None) -> None:
         """``recordings``: a directory of ``*.jsonl`` recordings (or loaded ones); ``speed``:
         recorded delays are divided by it (0: no waiting); ``name``: replay only the
-        recording with this file stem."""
+        recording with this file stem; ``matcher``: how client messages are compared
+        (fields ignored, a normalising function); ``before_record``: the hook the
+        recordings were made with, applied to client messages before they are compared."""
         if speed < 0:
             raise ValueError("speed must be 0 (no waiting) or more")
         self.directory = None if isinstance(recordings, list) else Path(recordings)
         self.source = ReplaySource(recordings if isinstance(recordings, list)
-                                   else load_recordings(recordings, name), speed)
+                                   else load_recordings(recordings, name), speed,
+                                   matcher=matcher or Matcher(), before_record=before_record)
 
     @property
     def recordings(self) -> list[Recording]:

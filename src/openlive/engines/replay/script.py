@@ -80,7 +80,21 @@ def split_setup(setup: dict) -> tuple[dict, str | None]:
 
 
 def load_recording(path: Path) -> Recording:
-    records = read_recording(path)
+    return recording_from_records(path.stem, path.name, read_recording(path))
+
+
+def load_cassette(path: str | Path) -> list[Recording]:
+    """Every session of one test's recording (:mod:`openlive.recording.cassette`), in the
+    order they were recorded, named ``<stem>#1``, ``<stem>#2``…"""
+    from ...recording.cassette import read_cassette
+
+    path = Path(path)
+    return [recording_from_records(f"{path.stem}#{i}", f"{path.name} (session {i})", lines)
+            for i, lines in enumerate(read_cassette(path), 1)]
+
+
+def recording_from_records(stem: str, shown: str, records: list[dict]) -> Recording:
+    """One session's lines as a :class:`Recording`; ``shown`` names it in errors."""
     turns: list[dict] = []
     steps: list[Step] = []
     setup: dict | None = None
@@ -101,7 +115,7 @@ def load_recording(path: Path) -> Recording:
             normal = normalise(message) if "message" in r else {"invalid": r.get("invalid")}
             if setup is None:
                 if "setup" not in normal:
-                    raise RecordingError(f"{path.name}: the first client message is not a setup")
+                    raise RecordingError(f"{shown}: the first client message is not a setup")
                 setup = normal["setup"]
                 current = Step(trigger=0)
             else:
@@ -115,14 +129,14 @@ def load_recording(path: Path) -> Recording:
                 steps.append(current)
                 t_trigger, pending_audio = pending_audio[1], None
             if current is None:
-                raise RecordingError(f"{path.name}: a server message before the setup")
+                raise RecordingError(f"{shown}: a server message before the setup")
             current.replies.append((max(0.0, t - t_trigger), r["message"]))
         elif direction == "close" and r.get("code") not in (None, 1000, 1005, 1006):
             close = r
     if setup is None:
-        raise RecordingError(f"{path.name}: no setup message (not a recording of a session?)")
+        raise RecordingError(f"{shown}: no setup message (not a recording of a session?)")
     bare, handle = split_setup(setup)
-    return Recording(path.stem, bare, handle, turns, steps, close)
+    return Recording(stem, bare, handle, turns, steps, close)
 
 
 def load_recordings(directory: str | Path, name: str | None = None) -> list[Recording]:

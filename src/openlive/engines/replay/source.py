@@ -3,9 +3,11 @@ resumption handles this server issued (each stands for a recorded handle's diges
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...recording.recorder import handle_digest
+from .matching import Matcher
 from .script import Recording
 
 MAX_HANDLES = 10_000  # handles issued by this server, remembered for resumption
@@ -16,6 +18,10 @@ class ReplaySource:
     recordings: list[Recording]
     speed: float = 1.0  # recorded delays are divided by it (0: no waiting)
     handles: dict[str, str] = field(default_factory=dict)  # issued here -> recorded digest
+    matcher: Matcher = field(default_factory=Matcher)  # how client messages are compared
+    # the recording's before_record hook, applied to what the client sends before it is
+    # compared (what was recorded went through it: a redacted field matches)
+    before_record: Callable[[str, dict], dict | None] | None = None
 
     def issue_handle(self, handle: str, recorded: str) -> None:
         """Remember that ``handle`` (sent by this server) stands for ``recorded``."""
