@@ -72,9 +72,9 @@ from . import tokens as tk
 from .admission import ANONYMOUS, Gate, resumes
 from .calls import CallBook, IssuedCalls
 from .deadlines import Deadlines
-from .history import compress, estimate_tokens
+from .history import History, compress, context_exceeded, estimate_tokens
 from .limits import Limits
-from .media import audio_pieces, check_audio, media_kind, text_pieces
+from .media import activity_audio, audio_pieces, check_audio, media_kind, text_pieces
 from .models import ModelCatalog, ModelProfile, modality_refusal, profile, refused_fields
 from .resumption import (
     connected_elsewhere,
@@ -177,7 +177,9 @@ class SessionCore:
         self.setup: Setup | None = None
         self.model: str | None = None
         self.profile: ModelProfile | None = None  # the model's rules (models.py)
-        self.history: list[Content] = []
+        self.history = History(count=self.count_tokens)  # a running token count (history.py)
+        self._system_tokens: tuple[object, int] = (None, 0)  # (system instruction, tokens)
+        self._activity_audio: int | None = None  # bytes since activityStart (manual VAD)
         self.unanswered: list[Content] = []  # user content since the model last spoke
         self.turn: ModelTurn | None = None
         self.queued_turn = False  # a user turn that waits (activityHandling NO_INTERRUPTION)
@@ -230,6 +232,8 @@ class SessionCore:
             if rule == SETUP_ORDER:
                 raise LiveError(1007, errors.SETUP_ORDER)
             getattr(self, "_on_" + message.kind)(getattr(message, message.kind))
+            if self.phase is Phase.LIVE:
+                self._check_context()
         except LiveError:
             self.phase = Phase.CLOSED
             raise
@@ -421,6 +425,7 @@ class SessionCore:
             if self._barge_in_interrupts():
                 self._interrupt()
             self._events.append(ev.ActivityStarted())
+            self._activity_audio = 0  # bounded until activityEnd (media.py)
         for chunk in (rt.media_chunks or ())[:1]:  # deprecated: only the first chunk is used
             self._on_media(media_kind(chunk), chunk)
         if rt.audio is not None:
@@ -435,9 +440,12 @@ class SessionCore:
             self._events.append(ev.AudioStreamEnded())
         if rt.activity_end is not None:
             self._events.append(ev.ActivityEnded())
+            self._activity_audio = None
 
     def _on_media(self, kind: str, blob: Blob) -> None:
         if kind == "audio":
+            if self._activity_audio is not None:
+                self._activity_audio = activity_audio(self._activity_audio, blob)
             if self.hears_audio:  # an engine listens: the audio must be PCM it can hear
                 self._events.append(ev.MediaReceived(kind=kind, blob=blob,
                                                      rate=check_audio(blob)))
@@ -519,10 +527,40 @@ class SessionCore:
             return
         self._start_turn()
 
+    def _window(self) -> int:
+        """The model's input token limit (models.py), else the configured one."""
+        return self.profile.input_token_limit if self.profile else self.limits.context_window
+
+    def _context_tokens(self) -> int:
+        """The history's tokens and the system instruction's (counted once per setup)."""
+        system = self.setup.system_instruction if self.setup else None
+        if self._system_tokens[0] is not system:
+            self._system_tokens = (system, self.count_tokens(system) if system else 0)
+        return self.history.tokens + self._system_tokens[1]
+
+    def _compress(self) -> None:
+        before = len(self.history)
+        self.history = compress(self.history, self.setup, self._window(), self.count_tokens)
+        if len(self.history) != before and self.unanswered:  # what was cut is not waiting
+            kept = {id(c) for c in self.history}
+            self.unanswered = [c for c in self.unanswered if id(c) in kept]
+
+    def _check_context(self) -> None:
+        """The context within the model's input token limit after each client message:
+        compressed when the setup asks for it, else (or when even that does not fit) the
+        session ends with 1007 (:func:`.history.context_exceeded`, with its sources)."""
+        window = self._window()
+        if self._context_tokens() <= window:
+            return
+        if self.compressing:
+            self._compress()
+            if self._context_tokens() <= window:
+                return
+        raise context_exceeded(self._context_tokens(), window)
+
     def _start_turn(self) -> None:
         self.queued_turn = False  # this turn answers everything unanswered, queued or not
-        window = self.profile.input_token_limit if self.profile else self.limits.context_window
-        self.history = compress(self.history, self.setup, window, self.count_tokens)
+        self._compress()
         turn_id = self.next_turn_id
         self.next_turn_id += 1
         self.turn = ModelTurn(turn_id=turn_id)
