@@ -3,6 +3,9 @@ the core applies it at the start of each model turn."""
 
 from __future__ import annotations
 
+import base64
+
+from openlive.session import Phase, media
 from openlive.session.history import (
     compress,
     estimate_text_tokens,
@@ -12,7 +15,7 @@ from openlive.session.history import (
 from openlive.wire.content import Content, FunctionCall, FunctionResponse, Part
 from openlive.wire.setup import Setup
 
-from .harness import MODEL, Driver, live
+from .harness import MODEL, Driver, audio, live, user_text
 
 
 def text(role: str, words: str) -> Content:
@@ -87,7 +90,7 @@ def test_an_engines_token_counter_is_used() -> None:
     counted.clear()
     d.say("three")  # 3000 > 2500: cut to 1250 at most
     assert [c.text() for c in d.core.history] == ["three"]
-    assert [c.text() for c in counted] == ["one", "two", "three"]
+    assert [c.text() for c in counted] == ["three"]  # each Content counted once, when added
 
 
 def test_the_turn_being_answered_stays_in_the_window() -> None:
@@ -98,3 +101,69 @@ def test_the_turn_being_answered_stays_in_the_window() -> None:
     long_question = "a long question " * 25  # 100 tokens: 104 in all, over the trigger
     d.say(long_question)
     assert [c.text() for c in d.core.history] == [long_question]
+
+
+# ------------------------------------------------- bounded by the model's input token limit
+
+def test_per_message_work_does_not_grow_with_the_conversation() -> None:
+    """Each Content is counted once (a running count): 50 turns, 50 counts, where every turn
+    start recounted the whole history before (1,275 counts; issue 13)."""
+    counted: list[Content] = []
+
+    def count(content: Content) -> int:
+        counted.append(content)
+        return 1
+
+    d = Driver(count_tokens=count).live(contextWindowCompression={"triggerTokens": 10**6})
+    for i in range(50):
+        d.say(f"turn {i}")
+        d.core.complete_turn(d.core.turn.turn_id)
+    assert len(counted) == 50 and d.core.history.tokens == 50
+
+
+def test_a_context_over_the_models_limit_without_compression_closes_1007() -> None:
+    d = live()  # the model's window: models.py input_token_limit
+    window = d.core.profile.input_token_limit
+    half = "x" * (window * 4 // 2)  # about half the window, at 4 characters a token
+    d.feed(user_text(half, turn_complete=False))
+    refused = d.refused(user_text(half + "more", turn_complete=False))
+    assert refused.code == 1007
+    assert refused.reason.startswith("The input token count (")
+    assert refused.reason.endswith(f"exceeds the maximum number of tokens allowed ({window}).")
+
+
+def test_with_compression_a_long_conversation_stays_within_the_window() -> None:
+    d = live(contextWindowCompression={"slidingWindow": {}})
+    window = d.core.profile.input_token_limit
+    big = "y" * (window * 4 // 3)  # a third of the window each
+    for _ in range(10):
+        d.say(big)
+        d.core.complete_turn(d.core.turn.turn_id)
+        assert d.core.history.tokens <= window
+    assert d.core.phase is Phase.LIVE
+
+
+def test_one_user_turn_larger_than_the_window_closes_even_with_compression() -> None:
+    d = live(contextWindowCompression={"slidingWindow": {}})
+    window = d.core.profile.input_token_limit
+    refused = d.refused(user_text("z" * (window * 4 + 8)))
+    assert refused.code == 1007 and "exceeds the maximum number of tokens" in refused.reason
+
+
+def test_the_audio_of_one_activity_is_bounded(monkeypatch) -> None:
+    """Manual VAD: an engine keeps an activity's audio until activityEnd (300 min of audio
+    grew the server by 559 MB, issue 13); past media.MAX_ACTIVITY_AUDIO_BYTES: 1009."""
+    monkeypatch.setattr(media, "MAX_ACTIVITY_AUDIO_BYTES", 3000)
+    d = live(realtimeInputConfig={"automaticActivityDetection": {"disabled": True}})
+    chunk = audio("audio/pcm;rate=16000", base64.b64encode(b"\0" * 1000).decode())
+    d.feed({"realtimeInput": {"activityStart": {}}})
+    for _ in range(3):
+        d.feed(chunk)
+    d.feed({"realtimeInput": {"activityEnd": {}}})
+    for _ in range(5):  # between activities nothing is held by the core's rule
+        d.feed(chunk)
+    d.feed({"realtimeInput": {"activityStart": {}}})
+    for _ in range(3):  # a new activity starts from nothing
+        d.feed(chunk)
+    refused = d.refused(chunk)
+    assert refused.code == 1009 and "activityEnd" in refused.reason

@@ -5,13 +5,28 @@ compression"; Google's Live API guide, "Context window compression"): past
 ``triggerTokens`` the oldest turns are dropped down to ``targetTokens``, and the window
 always opens at the start of a user turn. Google does not publish its tokenizer: the
 estimate is about 4 characters a token, as Google's docs estimate for English.
+
+**The history is bounded by the model's input token limit.** Without compression a session
+whose context outgrows the model's window ends: "Exceeding these limits without compression
+will terminate the connection" (ai.google.dev/gemini-api/docs/live, "Maximum session
+duration", quoted in github.com/pipecat-ai/pipecat pull 1701: "the Gemini API will
+disconnect the session once the context limit is hit"). Google does not publish the Live
+close for it: openlive closes with 1007 and the text Google's REST API gives for the same
+excess, HTTP 400 INVALID_ARGUMENT "The input token count (N) exceeds the maximum number of
+tokens allowed (M)." (quoted in github.com/tiann/hapi issue 711), INVALID_ARGUMENT being
+1007 on the Live endpoint (spec/protocol.md §5). With compression the oldest turns go; a
+context that still does not fit (one user turn larger than the window) ends the same way.
+
+:class:`History` keeps a running token count, so that no check or compression recounts
+the conversation: the work per message does not grow with its length.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..wire.content import Content
+from ..wire.errors import LiveError
 from ..wire.setup import Setup
 
 
@@ -33,6 +48,50 @@ def estimate_tokens(content: Content) -> int:
         elif part.inline_data is not None and part.inline_data.data:
             chars += len(part.inline_data.data) // 8
     return -(-chars // 4)
+
+
+class History(list[Content]):
+    """The conversation, oldest first, with each Content's tokens counted once, when it is
+    added (:attr:`tokens` is their sum). Grow it only with :meth:`append`, :meth:`extend`
+    and :meth:`replace`; :func:`compress` cuts it."""
+
+    def __init__(self, items: Iterable[Content] = (),
+                 count: Callable[[Content], int] = estimate_tokens) -> None:
+        super().__init__()
+        self.count = count
+        self.sizes: list[int] = []
+        self.tokens = 0
+        self.extend(items)
+
+    def append(self, content: Content) -> None:
+        super().append(content)
+        size = self.count(content)
+        self.sizes.append(size)
+        self.tokens += size
+
+    def extend(self, items: Iterable[Content]) -> None:
+        for content in items:
+            self.append(content)
+
+    def replace(self, items: Iterable[Content]) -> None:
+        """Everything in it becomes ``items`` (a resumed session's history)."""
+        del self[:]
+        self.sizes, self.tokens = [], 0
+        self.extend(items)
+
+    def tail(self, start: int) -> History:
+        """A History of ``self[start:]`` (the counts come along, nothing is recounted)."""
+        kept = History(count=self.count)
+        list.extend(kept, self[start:])
+        kept.sizes = self.sizes[start:]
+        kept.tokens = sum(kept.sizes)
+        return kept
+
+
+def context_exceeded(tokens: int, limit: int) -> LiveError:
+    """The close of a session whose context outgrew the model's window (module docstring)."""
+    return LiveError(1007, f"The input token count ({tokens}) exceeds the maximum number of "
+                           f"tokens allowed ({limit}).")
 
 
 def starts_user_turn(content: Content) -> bool:
@@ -57,8 +116,11 @@ def compress(history: list[Content], setup: Setup | None, context_window: int,
         target = min(cfg.sliding_window.target_tokens, trigger)
     system = setup.system_instruction if setup else None
     fixed = count(system) if system is not None else 0
-    sizes = [count(c) for c in history]
-    total = fixed + sum(sizes)
+    if isinstance(history, History):  # counted once, when each part was added
+        sizes, total = history.sizes, fixed + history.tokens
+    else:
+        sizes = [count(c) for c in history]
+        total = fixed + sum(sizes)
     if total <= trigger:
         return history
     cut = 0
@@ -71,4 +133,5 @@ def compress(history: list[Content], setup: Setup | None, context_window: int,
     # question would leave the model nothing to answer)
     last_user = next((i for i in range(len(history) - 1, -1, -1)
                       if starts_user_turn(history[i])), 0)
-    return history[min(cut, last_user):]
+    start = min(cut, last_user)
+    return history.tail(start) if isinstance(history, History) else history[start:]

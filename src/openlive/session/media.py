@@ -20,6 +20,21 @@ MAX_TEXT_PART = 64 * 1024
 # 32 KiB of base64 per message).
 MAX_AUDIO_PART = 24_000
 MAX_AUDIO_CHUNK_SECONDS = 60  # openlive's own cap on one input chunk (Google is silent)
+# openlive's own cap on the audio of one activity (activityStart to activityEnd, manual
+# VAD), which an engine keeps until activityEnd: 32 MiB, about 17 min at 16 kHz (longer than
+# Google's 15-minute audio session). Google is silent on a limit; past it the session closes
+# with 1009, the WebSocket code for "a message too big to process" (RFC 6455 §7.4.1).
+MAX_ACTIVITY_AUDIO_BYTES = 32 * 1024 * 1024
+
+
+def activity_audio(held: int, blob: Blob) -> int:
+    """The audio bytes of the open activity after ``blob``; 1009 past the cap."""
+    held += len(blob.data or b"")
+    if held > MAX_ACTIVITY_AUDIO_BYTES:
+        raise LiveError(1009, f"openlive: one activity holds at most "
+                              f"{MAX_ACTIVITY_AUDIO_BYTES // (1024 * 1024)} MiB of audio: send "
+                              "activityEnd sooner")
+    return held
 
 
 def media_kind(blob: Blob) -> str:

@@ -29,6 +29,7 @@ from ..wire.setup import Setup
 from .admission import Gate
 from .calls import CallBook
 from .deadlines import Deadlines
+from .history import History
 from .turns import ModelTurn
 
 
@@ -37,7 +38,7 @@ class Resumable(Protocol):
 
     model: str | None
     setup: Setup | None
-    history: list[Content]
+    history: History
     unanswered: list[Content]
     turn: ModelTurn | None
     next_turn_id: int
@@ -107,7 +108,7 @@ def store_unavailable() -> LiveError:
 def restore_snapshot(core: Resumable, snapshot: dict[str, Any]) -> None:
     """Continue a stored session: its history, pending tool calls and counters; the setup
     stays the one this connection sent."""
-    core.history = [Content.model_validate(c) for c in snapshot.get("history") or ()]
+    core.history.replace(Content.model_validate(c) for c in snapshot.get("history") or ())
     core.unanswered = [Content.model_validate(c) for c in snapshot.get("unanswered") or ()]
     core.next_turn_id = int(snapshot.get("next_turn_id", 1))
     core.calls.next_id = int(snapshot.get("next_call_id", 1))
