@@ -80,7 +80,6 @@ def test_gate_levels():
 def test_faint_noise_never_reaches_silero(counting):
     seg = VadSegmenter()
     pcm = faint_noise(10) + bytes(16_000 * 2 * 2)  # idle microphone, then digital silence
-    assert all(seg.quiet(c) for c in chunks(pcm[:64_000]))
     assert events(seg, pcm) == []
     assert counting.created == 0 and counting.calls == 0
     assert seg.silero_windows == 0
@@ -88,6 +87,20 @@ def test_faint_noise_never_reaches_silero(counting):
     ungated = VadSegmenter(VadConfig(gate_dbfs=None))
     assert events(ungated, pcm) == []
     assert counting.calls == len(pcm) // 1024
+
+
+def test_feed_if_quiet_is_feed_for_an_idle_microphone(counting):
+    """The idle path (what VadWorker runs inline) leaves the segmenter as feed() would."""
+    pcm = faint_noise(3)
+    quick, slow = VadSegmenter(), VadSegmenter()
+    for c in chunks(pcm, 333):
+        assert quick.feed_if_quiet(c)
+        assert slow.feed(c) == []
+    assert (quick.decider.n, bytes(quick._buf), quick._buf_start, bytes(quick._pending)) \
+        == (slow.decider.n, bytes(slow._buf), slow._buf_start, bytes(slow._pending))
+    loud = tone(0.1)
+    assert not quick.feed_if_quiet(loud)  # Silero must hear it: nothing changed
+    assert quick.decider.n == slow.decider.n and counting.calls == 0
 
 
 def test_speech_is_segmented_as_without_the_gate(speak):

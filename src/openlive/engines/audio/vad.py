@@ -184,6 +184,12 @@ class ActivityDecider:
         ``at_ms`` its :class:`SpeechEnded` would carry)."""
         return (self._last_speech + 1) * self.window_ms if self.speaking else None
 
+    def idle_windows(self, count: int) -> None:
+        """``count`` silent windows while idle (no speech pending or ongoing): what
+        ``step(0.0)`` does to each, at once."""
+        assert not self.speaking and self._run_start is None
+        self.n += count
+
     def step(self, prob: float) -> list[VadEvent]:
         """Consume the probability of the next window; return the events it completes."""
         c = self.config
@@ -292,18 +298,28 @@ class VadSegmenter:
         """No speech pending or ongoing: the gate may answer for Silero."""
         return not self.decider.speaking and self.decider.pending_start_window is None
 
-    def quiet(self, pcm: bytes | bytearray | memoryview) -> bool:
-        """Whether ``feed(pcm)`` would run no Silero window (the gate answers for all of
-        them): cheap, changes nothing. An edge runs such a feed inline and the others in a
-        worker thread."""
-        whole = (len(self._pending) + len(pcm)) // (WINDOW_SAMPLES * 2)
-        if not whole:
-            return True
-        if not self._idle:
-            return False
-        head = bytes(self._pending) + bytes(pcm[:whole * WINDOW_SAMPLES * 2 - len(self._pending)])
-        windows = np.frombuffer(head, dtype="<i2").reshape(whole, WINDOW_SAMPLES)
-        return not self.gate.open(windows).any()
+    def feed_if_quiet(self, pcm: bytes | bytearray | memoryview) -> bool:
+        """``feed(pcm)`` if the gate answers for every window it completes (no speech
+        pending or ongoing, each window below the gate): cheap, and such a feed has no
+        events. Returns False, having changed nothing, when Silero must hear it: an edge
+        then runs ``feed`` elsewhere (a worker thread)."""
+        win_bytes = WINDOW_SAMPLES * 2
+        whole = (len(self._pending) + len(pcm)) // win_bytes
+        if whole:
+            if not self._idle:
+                return False
+            head = bytes(self._pending) + bytes(pcm[:whole * win_bytes - len(self._pending)])
+            windows = np.frombuffer(head, dtype="<i2").reshape(whole, WINDOW_SAMPLES)
+            if self.gate.open(windows).any():
+                return False
+        self._pending += pcm
+        if whole:
+            self._buf += self._pending[:whole * win_bytes]
+            del self._pending[:whole * win_bytes]
+            self.decider.idle_windows(whole)
+            self._skipped += whole
+            self._trim_idle()
+        return True
 
     @property
     def speaking(self) -> bool:

@@ -65,6 +65,8 @@ class VadWorker:
     def feed(self, pcm: bytes) -> None:
         if self._closed or not pcm:
             return
+        if not self._ops and self._job is None and self.segmenter.feed_if_quiet(pcm):
+            return  # the gate answered: no model, no events (the idle microphone's path)
         if self._ops and self._ops[-1] is not _FLUSH:
             self._ops[-1] += pcm
         else:
@@ -86,8 +88,7 @@ class VadWorker:
         seg = self.segmenter
         while self._ops and self._job is None and not self._closed:
             op = self._ops.pop(0)
-            if op is not _FLUSH and seg.quiet(op):
-                self.on_events(seg.feed(op), False)
+            if op is not _FLUSH and seg.feed_if_quiet(op):
                 continue
             work = seg.flush if op is _FLUSH else (lambda pcm=bytes(op): seg.feed(pcm))
             self.offloaded += 1
