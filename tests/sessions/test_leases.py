@@ -98,3 +98,21 @@ async def test_resuming_a_session_still_connected_on_another_node_is_refused(red
             else:
                 raise AssertionError("the session never became resumable again")
             await third.close()
+
+
+async def test_the_memory_store_drops_expired_records_unasked() -> None:
+    """A closed session's snapshot lives as long as its handle, not until someone looks it
+    up or 256 more saves come (issue 13: each one stayed 2 h and more)."""
+    import time
+
+    from openlive.store.memory import MemoryStore
+
+    store = MemoryStore()
+    now = time.time()
+    await store.save_session("old", {"v": 1}, now - 1)  # its handle has expired
+    await store.save_token("auth_tokens/old", {"name": "old"}, now - 1)
+    await store.save_session("kept", {"v": 1}, now - 1)
+    await store.save_session("kept", {"v": 2}, now + 3600)  # saved again: a newer expiry
+    await store.save_session("new", {"v": 1}, now + 3600)
+    assert set(store._sessions) == {"kept", "new"} and store._tokens == {}
+    assert await store.load_session("kept", time.time()) == {"v": 2}

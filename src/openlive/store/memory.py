@@ -1,8 +1,14 @@
-"""The default store: a dict in this process (lost on restart, not shared)."""
+"""The default store: a dict in this process (lost on restart, not shared).
+
+Records go when they expire, whether or not anyone asks for them again: every call first
+drops the records whose time is up (a heap ordered by expiry, so each call does only the
+work of what expired), so a closed session's snapshot lives no longer than its handle.
+"""
 
 from __future__ import annotations
 
 import copy
+import heapq
 import time
 
 from .base import Record, Store
@@ -16,21 +22,17 @@ class MemoryStore(Store):
         self._tokens: dict[str, tuple[Record, float]] = {}
         self._used: dict[str, int] = {}
         self._leases: dict[str, tuple[str, float]] = {}  # key -> (holder, monotonic expiry)
-        self._saves = 0
+        self._expiry: list[tuple[float, str, str]] = []  # (expires_at, table, key): a heap
 
     async def save_session(self, handle: str, record: Record, expires_at: float) -> None:
+        self._purge(time.time())
         self._sessions[handle] = (copy.deepcopy(record), expires_at)
-        self._saves += 1
-        if self._saves % 256 == 0:  # expired records go without anyone asking for them
-            self._purge(time.time())
+        heapq.heappush(self._expiry, (expires_at, "session", handle))
 
     async def load_session(self, handle: str, now: float) -> Record | None:
+        self._purge(now)
         found = self._sessions.get(handle)
-        if found is None:
-            return None
-        if found[1] <= now:
-            del self._sessions[handle]
-            self._purge(now)
+        if found is None or found[1] <= now:
             return None
         return copy.deepcopy(found[0])
 
@@ -38,10 +40,13 @@ class MemoryStore(Store):
         self._sessions.pop(handle, None)
 
     async def save_token(self, name: str, record: Record, expires_at: float) -> None:
+        self._purge(time.time())
         self._tokens[name] = (copy.deepcopy(record), expires_at)
         self._used.setdefault(name, 0)
+        heapq.heappush(self._expiry, (expires_at, "token", name))
 
     async def load_token(self, name: str, now: float) -> Record | None:
+        self._purge(now)
         found = self._tokens.get(name)
         if found is None or found[1] <= now:
             return None
@@ -70,7 +75,14 @@ class MemoryStore(Store):
             del self._leases[key]
 
     def _purge(self, now: float) -> None:
-        for table in (self._sessions, self._tokens):
-            for key in [k for k, (_, exp) in table.items() if exp <= now]:
-                del table[key]
-                self._used.pop(key, None)
+        """Drop every record whose time is up at ``now`` (a record saved again since its heap
+        entry was pushed keeps its newer expiry)."""
+        heap = self._expiry
+        while heap and heap[0][0] <= now:
+            expires_at, table, key = heapq.heappop(heap)
+            records = self._sessions if table == "session" else self._tokens
+            found = records.get(key)
+            if found is not None and found[1] == expires_at:
+                del records[key]
+                if table == "token":
+                    self._used.pop(key, None)
