@@ -5,6 +5,7 @@ import time
 
 import pytest
 from images import jpeg, photo, plain, qr_scene, sign
+from PIL import Image
 
 from openlive.engines.vision.analyser import FrameAnalyser, FrameError, analysis_size
 
@@ -86,3 +87,9 @@ def test_stages_can_be_chosen():
 def test_undecodable_frame(analyser, data):
     with pytest.raises(FrameError, match="not a decodable image"):
         analyser.analyse(data, received_at=0.0)
+
+
+def test_a_huge_frame_is_refused_before_decoding(analyser):
+    big = Image.new("RGB", (5000, 4000), (200, 200, 200))
+    with pytest.raises(FrameError, match="larger than the 16 megapixels"):
+        analyser.analyse(jpeg(big, quality=30), received_at=0.0)

@@ -37,6 +37,7 @@ ANALYSIS_SIZE = {
     "MEDIA_RESOLUTION_HIGH": 1024,
 }
 DEFAULT_SIZE = 640
+MAX_PIXELS = 16_000_000  # a larger frame is refused before it is decoded (memory)
 
 
 class FrameError(ValueError):
@@ -125,9 +126,15 @@ class FrameAnalyser:
         try:
             image = Image.open(io.BytesIO(jpeg))
             full = image.size
+            if full[0] * full[1] > MAX_PIXELS:
+                raise FrameError(f"a {full[0]}x{full[1]} frame is larger than the "
+                                 f"{MAX_PIXELS // 1_000_000} megapixels looked at")
             image.draft("RGB", (size, size))  # JPEG: decode at 1/2, 1/4, 1/8 scale
             image = image.convert("RGB")
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError
+                ) as exc:
+            if isinstance(exc, FrameError):
+                raise
             raise FrameError(f"not a decodable image: {exc}") from None
         if max(image.size) > size:
             image.thumbnail((size, size))

@@ -93,7 +93,10 @@ class SessionVision:
             return desc
         last = self.watcher.latest()
         if last is None or asks_about_view(user_text):
-            return await self.watcher.describe_for_turn()
+            try:
+                return await self.watcher.describe_for_turn()
+            except Exception:  # the video is an aid: a failing detector never ends the turn
+                log.warning("the video frame could not be analysed", exc_info=True)
         return last
 
     async def note_for_turn(self, user_text: str) -> str | None:
