@@ -15,11 +15,16 @@ from google import genai
 from google.genai import errors, types
 
 from live_client import MODEL, MODEL_NAME
+from openlive.engines.emulator.placeholder import placeholder_pcm
 from openlive.wire.errors import API_KEY_INVALID
 
 pytestmark = pytest.mark.interop
 
-TEXT_ONLY: dict[str, Any] = {"response_modalities": ["TEXT"]}
+# Google's Live models answer in AUDIO only (a TEXT setup is closed: issue 12): an app gets
+# the reply's words as the transcript of that audio, the idiom Google documents for text
+# from Live models (output_audio_transcription; message.server_content.output_transcription)
+AUDIO_OUT: dict[str, Any] = {"response_modalities": ["AUDIO"], "output_audio_transcription": {}}
+AUDIO_MIME = "audio/pcm;rate=24000"
 TIMEOUT = 10  # seconds for any one test's conversation; a hang fails fast
 
 
@@ -46,12 +51,43 @@ async def next_message(session: Any) -> types.LiveServerMessage:
         await messages.aclose()
 
 
+async def until_transcript(session: Any) -> list[types.LiveServerMessage]:
+    """Messages through the public receive() generator up to the first transcript."""
+    messages, out = session.receive(), []
+    try:
+        async for msg in messages:
+            out.append(msg)
+            if msg.server_content and msg.server_content.output_transcription:
+                return out
+    finally:
+        await messages.aclose()
+    raise AssertionError(f"the turn ended without a transcript: {out}")
+
+
 def turn_text(messages: list[types.LiveServerMessage]) -> str:
-    return "".join(m.text or "" for m in messages)
+    """What the model said: the transcript of its audio (output_transcription)."""
+    return "".join(m.server_content.output_transcription.text or ""
+                   for m in messages
+                   if m.server_content and m.server_content.output_transcription)
+
+
+def model_parts(messages: list[types.LiveServerMessage]) -> list[types.Part]:
+    return [p for m in messages
+            if m.server_content and m.server_content.model_turn
+            for p in m.server_content.model_turn.parts or ()]
+
+
+def turn_audio(messages: list[types.LiveServerMessage]) -> bytes:
+    """The model's audio (every inline_data part), checked to be Live's 24 kHz PCM."""
+    parts = model_parts(messages)
+    assert all(p.inline_data is not None and p.text is None for p in parts), parts
+    assert {p.inline_data.mime_type for p in parts if p.inline_data} <= {AUDIO_MIME}
+    return b"".join(p.inline_data.data or b"" for p in parts if p.inline_data)
 
 
 def assert_completed_turn(messages: list[types.LiveServerMessage], expected_text: str) -> None:
     assert turn_text(messages) == expected_text
+    assert turn_audio(messages)  # the reply is audio; the text is its transcript
     flags = [(bool(m.server_content and m.server_content.generation_complete),
               bool(m.server_content and m.server_content.turn_complete)) for m in messages]
     # generationComplete comes once, right before the final turnComplete
@@ -64,7 +100,7 @@ def assert_completed_turn(messages: list[types.LiveServerMessage], expected_text
     # about 4 characters a token (tool-call arguments count too)
     assert usage.response_token_count >= -(-len(expected_text) // 4) > 0
     assert usage.total_token_count == usage.prompt_token_count + usage.response_token_count
-    assert usage.response_tokens_details[0].modality == types.MediaModality.TEXT
+    assert usage.response_tokens_details[0].modality == types.MediaModality.AUDIO
 
 
 # ------------------------------------------------------------------------- happy paths
@@ -74,7 +110,7 @@ async def test_text_turn_with_send_client_content(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             assert session.setup_complete is not None  # connect() consumed setupComplete
             await session.send_client_content(
                 turns=types.Content(role="user", parts=[types.Part(text="Hello there")]),
@@ -92,7 +128,7 @@ async def test_realtime_text_input(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_realtime_input(text="realtime hello")
             assert_completed_turn(await collect_turn(session), "You said: realtime hello")
 
@@ -103,19 +139,24 @@ async def test_default_api_version_v1(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl, api_version=None)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "v1"}]})
             assert_completed_turn(await collect_turn(session), "You said: v1")
 
 
 async def test_no_config_and_models_prefix(serve, client_ssl):
-    """No config at all (no generationConfig on the wire) and a ``models/``-prefixed name."""
+    """No config at all (no generationConfig on the wire) and a ``models/``-prefixed name:
+    AUDIO replies (the default), with no transcript since none was asked for. The
+    emulator's placeholder voice is deterministic (engines/emulator/placeholder.py), so the
+    audio is exactly that of "You said: hi"."""
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
         async with client.aio.live.connect(model=MODEL) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "hi"}]})
-            assert turn_text(await collect_turn(session)) == "You said: hi"
+            messages = await collect_turn(session)
+            assert turn_audio(messages) == placeholder_pcm("You said: hi")
+            assert turn_text(messages) == ""
 
 
 async def test_tool_call_round_trip(serve, client_ssl):
@@ -125,7 +166,7 @@ async def test_tool_call_round_trip(serve, client_ssl):
         "say": "It is {result[summary]} in {city}.",
     }])
     client = make_client(server, client_ssl)
-    config = {**TEXT_ONLY, "tools": [{"function_declarations": [{
+    config = {**AUDIO_OUT, "tools": [{"function_declarations": [{
         "name": "get_weather", "description": "Get the weather",
         "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}},
                        "required": ["city"]}}]}]}
@@ -154,7 +195,7 @@ async def test_tool_call_seen_through_receive(serve, client_ssl):
     }])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_realtime_input(text="weather in Oslo")
             calls, text = [], []
             async for msg in session.receive():
@@ -163,7 +204,7 @@ async def test_tool_call_seen_through_receive(serve, client_ssl):
                     await session.send_tool_response(function_responses=[
                         {"id": fc.id, "name": fc.name, "response": {"summary": "snowing"}}
                         for fc in msg.tool_call.function_calls])
-                text.append(msg.text or "")
+                text.append(turn_text([msg]))
             assert [(c.name, c.args) for c in calls] == [("get_weather", {"city": "Oslo"})]
             assert "".join(text) == "It is snowing in Oslo."
 
@@ -172,7 +213,7 @@ async def test_client_content_turn_complete_false_then_true(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_client_content(
                 turns={"role": "user", "parts": [{"text": "first part"}]}, turn_complete=False)
             # nothing may be answered for an incomplete turn
@@ -200,7 +241,7 @@ async def test_client_content_history_then_empty_turn_complete(serve, client_ssl
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_client_content(turns=[
                 {"role": "user", "parts": [{"text": "What is the capital of France?"}]},
                 {"role": "model", "parts": [{"text": "Paris"}]},
@@ -221,10 +262,10 @@ async def test_interruption_by_new_client_content(serve, client_ssl):
     ])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "story"}]})
-            first = await next_message(session)
-            assert first.text == "one "
+            first = await until_transcript(session)  # the first chunk's audio, its transcript
+            assert turn_audio(first) and turn_text(first) == "one "
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "stop"}]})
             interrupted = await collect_turn(session)
             # maybe a chunk already in flight, then interrupted, then turnComplete
@@ -232,7 +273,7 @@ async def test_interruption_by_new_client_content(serve, client_ssl):
             assert interrupted[-2].server_content.interrupted is True
             assert all(not (m.server_content and m.server_content.generation_complete)
                        for m in interrupted)
-            partial = first.text + turn_text(interrupted)
+            partial = turn_text(first) + turn_text(interrupted)
             assert len(partial) < len("one two three four five six seven eight nine ten")
             # the new turn is then answered in full
             assert_completed_turn(await collect_turn(session), "You said: stop")
@@ -242,7 +283,7 @@ async def test_deprecated_session_send(serve, client_ssl):
     server = await serve(tls=True)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             # google-genai 3.4 still has it: the wire is
             # {"client_content":{"turns":[...],"turn_complete":true}} (snake_case inside)
             assert hasattr(session, "send"), "google-genai removed the deprecated send()"
@@ -256,7 +297,7 @@ async def test_binary_and_text_server_frames(serve, client_ssl, binary_frames):
     server = await serve(tls=True, binary_frames=binary_frames)
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             assert session.setup_complete is not None
             await session.send_client_content(
                 turns={"role": "user", "parts": [{"text": "frames ünïcödé ✓"}]})
@@ -267,7 +308,7 @@ async def test_go_away_is_parsed(serve, client_ssl):
     server = await serve(tls=True, script=[{"match": ".*", "go_away": "10s", "say": "bye"}])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_realtime_input(text="hi")
             messages = await collect_turn(session)
             assert messages[0].go_away is not None
@@ -284,7 +325,7 @@ async def test_scripted_close_1011_raises_api_error(serve, client_ssl):
     ])
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_client_content(turns={"role": "user", "parts": [{"text": "crash"}]})
             with pytest.raises(errors.APIError) as info:
                 await collect_turn(session)
@@ -301,7 +342,7 @@ async def test_reply_then_close(serve, client_ssl):
     client = make_client(server, client_ssl)
     received: list[types.LiveServerMessage] = []
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_realtime_input(text="x")
             with pytest.raises(errors.APIError) as info:
                 async for msg in session.receive():
@@ -315,10 +356,32 @@ async def test_unknown_model_raises_1008_at_connect(serve, client_ssl):
     client = make_client(server, client_ssl)
     async with asyncio.timeout(TIMEOUT):
         with pytest.raises(errors.APIError) as info:
-            async with client.aio.live.connect(model="no-such-model", config=TEXT_ONLY):
+            async with client.aio.live.connect(model="no-such-model", config=AUDIO_OUT):
                 pytest.fail("connect() must not succeed for an unknown model")
     assert info.value.code == 1008
     assert "models/no-such-model is not found for API version v1beta" in str(info.value)
+
+
+async def test_text_setup_on_gemini_3_8_live_raises_googles_1007(serve, client_ssl):
+    """A TEXT setup on a Live model closes as Google closes it (1007 "Cannot extract voices
+    from a non-audio request."), which google-genai raises from connect() as an APIError;
+    the same app asking for AUDIO with a transcript is answered, on 3.x with the audio and
+    its transcript in one message."""
+    server = await serve(tls=True)
+    client = make_client(server, client_ssl)
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(errors.APIError) as info:
+            async with client.aio.live.connect(model="gemini-3.8-live",
+                                               config={"response_modalities": ["TEXT"]}):
+                pytest.fail("connect() must not succeed for TEXT replies")
+        assert info.value.code == 1007
+        assert "Cannot extract voices from a non-audio request." in str(info.value)
+        async with client.aio.live.connect(model="gemini-3.8-live", config=AUDIO_OUT) as session:
+            await session.send_realtime_input(text="in audio")
+            messages = await collect_turn(session)
+            assert_completed_turn(messages, "You said: in audio")
+            assert all(m.server_content.output_transcription is not None
+                       for m in messages if m.server_content and m.server_content.model_turn)
 
 
 async def test_wrong_api_key_raises_1007(serve, client_ssl):
@@ -326,7 +389,7 @@ async def test_wrong_api_key_raises_1007(serve, client_ssl):
     client = make_client(server, client_ssl, api_key="wrong-key")
     async with asyncio.timeout(TIMEOUT):
         with pytest.raises(errors.APIError) as info:
-            async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY):
+            async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT):
                 pytest.fail("connect() must not succeed with a wrong key")
     assert info.value.code == 1007
     assert API_KEY_INVALID in str(info.value)
@@ -336,6 +399,6 @@ async def test_right_api_key_is_accepted(serve, client_ssl):
     server = await serve(tls=True, api_keys=["right-key", "other-key"])
     client = make_client(server, client_ssl, api_key="other-key")
     async with asyncio.timeout(TIMEOUT):
-        async with client.aio.live.connect(model=MODEL_NAME, config=TEXT_ONLY) as session:
+        async with client.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as session:
             await session.send_realtime_input(text="authorised")
             assert turn_text(await collect_turn(session)) == "You said: authorised"
