@@ -11,12 +11,27 @@ from live_client import (
     closed_with,
     open_live,
     recv,
+    reply_audio,
     reply_text,
     say,
     send,
     setup,
+    transcript,
     until_turn_complete,
 )
+from openlive.engines.emulator.placeholder import placeholder_pcm
+
+#: The emulator's audio replies (gemini models answer in AUDIO only; without a speech
+#: synthesiser the emulator speaks its placeholder voice, engines/emulator/placeholder.py).
+AUDIO_MIME = "audio/pcm;rate=24000"
+
+
+def audio_only(msg: dict) -> bool:
+    """A modelTurn message of one placeholder audio part, and nothing else."""
+    parts = msg.get("serverContent", {}).get("modelTurn", {}).get("parts", [])
+    return (set(msg) == {"serverContent"} and set(msg["serverContent"]) == {"modelTurn"}
+            and len(parts) == 1 and set(parts[0]) == {"inlineData"}
+            and parts[0]["inlineData"]["mimeType"] == AUDIO_MIME)
 
 SCRIPT = [
     {"match": "bye", "go_away": "10s", "say": "Goodbye soon."},
@@ -68,9 +83,14 @@ async def test_close_rule_after_a_reply(serve):
     async with asyncio.timeout(10):
         _, ws = await live_session(serve)
         await say(ws, "last words")
-        msg = await recv(ws)
-        assert msg == {"serverContent": {"modelTurn": {"role": "model",
-                                                       "parts": [{"text": "Closing now."}]}}}
+        # the reply's audio (one part an event on 2.5 models), then its transcript
+        msgs = [await recv(ws)]
+        while "outputTranscription" not in msgs[-1]["serverContent"]:
+            msgs.append(await recv(ws))
+        *audio, said = msgs
+        assert audio and all(audio_only(m) for m in audio), msgs
+        assert reply_audio(audio) == placeholder_pcm("Closing now.")
+        assert said == {"serverContent": {"outputTranscription": {"text": "Closing now."}}}
         assert await closed_with(ws) == (1008, "Requested entity was not found.")
 
 
@@ -94,8 +114,11 @@ async def test_delay_holds_back_the_first_output(serve):
         first = await recv(ws)
         elapsed = time.monotonic() - started
         assert elapsed >= 0.35, elapsed
-        assert first["serverContent"]["modelTurn"]["parts"][0]["text"] == "Finally."
-        check_normal_turn([first, *await until_turn_complete(ws)])
+        assert first["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["mimeType"] == (
+            AUDIO_MIME)
+        msgs = [first, *await until_turn_complete(ws)]
+        check_normal_turn(msgs)
+        assert transcript(msgs) == "Finally."
         await ws.close()
 
 
@@ -112,13 +135,19 @@ async def test_chunk_cadence_gives_several_model_turn_messages(serve):
             if msg.get("serverContent", {}).get("turnComplete"):
                 break
         check_normal_turn(msgs)
-        chunks = [m["serverContent"]["modelTurn"]["parts"][0]["text"]
-                  for m in msgs if "modelTurn" in m["serverContent"]]
+        # each chunk is spoken: its audio (modelTurn messages, one part each on 2.5 models),
+        # then its text as an outputTranscription message
+        said = [i for i, m in enumerate(msgs) if "outputTranscription" in m["serverContent"]]
+        chunks = [msgs[i]["serverContent"]["outputTranscription"]["text"] for i in said]
         assert len(chunks) >= 4
         assert all(len(c) <= 11 for c in chunks)
         assert "".join(chunks) == "alpha beta gamma delta epsilon zeta eta theta"
+        for start, end, chunk in zip([-1, *said[:-1]], said, chunks, strict=True):
+            audio = msgs[start + 1:end]
+            assert audio and all(audio_only(m) for m in audio), msgs
+            assert reply_audio(audio) == placeholder_pcm(chunk)
         # the chunks are spread out in time, not sent in one burst
-        spread = arrivals[len(chunks) - 1] - arrivals[0]
+        spread = arrivals[said[-1]] - arrivals[said[0]]
         assert spread >= 0.05 * (len(chunks) - 1) * 0.8, spread
         await ws.close()
 
@@ -202,7 +231,8 @@ async def test_barge_in_during_a_streaming_reply(serve):
         msgs = await until_turn_complete(ws)
         # everything up to the interruption may still be model output, then exactly:
         cut = msgs.index({"serverContent": {"interrupted": True}})
-        assert all("modelTurn" in m["serverContent"] for m in msgs[:cut])
+        assert all(set(m["serverContent"]) <= {"modelTurn", "outputTranscription"}
+                   and len(m["serverContent"]) == 1 for m in msgs[:cut])
         assert msgs[cut + 1:] == [{"serverContent": {"turnComplete": True}}]
         assert {"serverContent": {"generationComplete": True}} not in msgs
         # the next turn answers the barge-in, and no stale chunk leaks into it

@@ -19,12 +19,17 @@ from live_client import (
     closed_with,
     open_live,
     recv,
+    reply_audio,
     reply_text,
     say,
     send,
     setup,
     until_turn_complete,
 )
+
+# Live models answer in AUDIO only: a raw setup asks for the transcript of that audio, which
+# reply_text reads (as live_client.setup does).
+SETUP = {"setup": {"model": MODEL, "outputAudioTranscription": {}}}
 
 
 async def raw_turn(ws, text: str) -> list[str | bytes]:
@@ -43,7 +48,7 @@ async def test_server_frames_are_binary_by_default(serve):
     server = await serve()
     async with asyncio.timeout(10):
         ws = await open_live(server)
-        await send(ws, {"setup": {"model": MODEL}})
+        await send(ws, SETUP)
         first = await asyncio.wait_for(ws.recv(), TIMEOUT)
         assert isinstance(first, bytes)
         assert json.loads(first.decode("utf-8")) == {"setupComplete": {}}
@@ -53,6 +58,7 @@ async def test_server_frames_are_binary_by_default(serve):
         msgs = [json.loads(f) for f in frames]
         check_normal_turn(msgs)
         assert reply_text(msgs) == "You said: binary please"
+        assert reply_audio(msgs)
         await ws.close()
 
 
@@ -60,12 +66,14 @@ async def test_server_frames_are_text_when_asked(serve):
     server = await serve(binary_frames=False)
     async with asyncio.timeout(10):
         ws = await open_live(server)
-        await send(ws, {"setup": {"model": MODEL}})
+        await send(ws, SETUP)
         first = await asyncio.wait_for(ws.recv(), TIMEOUT)
         assert isinstance(first, str) and json.loads(first) == {"setupComplete": {}}
         frames = await raw_turn(ws, "text please")
         assert all(isinstance(f, str) for f in frames)
-        assert reply_text([json.loads(f) for f in frames]) == "You said: text please"
+        msgs = [json.loads(f) for f in frames]
+        assert reply_text(msgs) == "You said: text please"
+        assert reply_audio(msgs)
         await ws.close()
 
 
@@ -74,11 +82,12 @@ async def test_client_text_and_binary_frames_are_both_accepted(serve, binary):
     server = await serve()
     async with asyncio.timeout(10):
         ws = await open_live(server)
-        await send(ws, {"setup": {"model": MODEL}}, binary=binary)
+        await send(ws, SETUP, binary=binary)
         assert await recv(ws) == {"setupComplete": {}}
         await say(ws, "ünïcode ✓", binary=binary)
         msgs = await until_turn_complete(ws)
         assert reply_text(msgs) == "You said: ünïcode ✓"
+        assert reply_audio(msgs)
         # mixing both kinds in one session works too
         await send(ws, {"realtimeInput": {"text": "mixed"}}, binary=not binary)
         assert reply_text(await until_turn_complete(ws)) == "You said: mixed"
@@ -95,7 +104,7 @@ async def test_every_server_message_uses_only_sdk_known_top_level_keys(serve):
     seen: set[str] = set()
     async with asyncio.timeout(10):
         ws = await open_live(server)
-        await send(ws, {"setup": {"model": MODEL}})
+        await send(ws, SETUP)
         seen |= set(json.loads(await ws.recv()))
         for text in ("hello", "leave now"):
             await say(ws, text)
@@ -195,7 +204,8 @@ async def test_setup_fields_the_emulator_ignores_are_still_accepted(serve):
     server = await serve()
     async with asyncio.timeout(10):
         ws = await open_live(server)
-        await setup(ws, generation_config={"response_modalities": ["TEXT"], "top_k": 40.0,
+        # AUDIO: gemini models refuse TEXT replies (session/models.py)
+        await setup(ws, generation_config={"response_modalities": ["AUDIO"], "top_k": 40.0,
                                            "speech_config": {"voice_config": {
                                                "prebuilt_voice_config": {"voice_name": "Puck"}}}},
                     realtimeInputConfig={"automatic_activity_detection": {
@@ -207,7 +217,9 @@ async def test_setup_fields_the_emulator_ignores_are_still_accepted(serve):
         await send(ws, {"realtime_input": {"audio": {"mime_type": "audio/pcm;rate=16000",
                                                      "data": "AAAAAA_-"}}})
         await send(ws, {"realtimeInput": {"text": "typed"}})
-        assert reply_text(await until_turn_complete(ws)) == "You said: typed"
+        msgs = await until_turn_complete(ws)
+        assert reply_text(msgs) == "You said: typed"
+        assert reply_audio(msgs)
         await ws.close()
 
 
