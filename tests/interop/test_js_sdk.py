@@ -71,8 +71,13 @@ async def run_scenario(server: Any, scenario: str, *args: str) -> dict[str, Any]
     return result
 
 
-def assert_turn(turn: dict[str, Any], text: str) -> None:
-    assert turn["text"] == text
+def assert_turn(turn: dict[str, Any], text: str, *, called: bool = False) -> None:
+    """A whole model turn as the app saw it: AUDIO (Live models answer in AUDIO only) whose
+    transcript is ``text``; ``called``: the turn made a function call (its arguments count
+    as TEXT tokens after the AUDIO ones)."""
+    assert turn["text"] == text  # the outputTranscription
+    assert turn["textParts"] == 0
+    assert turn["audioBytes"] > 0 and turn["audioMimeTypes"] == ["audio/pcm;rate=24000"]
     assert turn["generationComplete"] == 1
     assert turn["turnComplete"] == 1
     assert turn["lastIsTurnComplete"] is True
@@ -80,8 +85,12 @@ def assert_turn(turn: dict[str, Any], text: str) -> None:
     usage = turn["usageMetadata"]
     assert usage["responseTokenCount"] >= math.ceil(len(text) / 4) > 0
     assert usage["totalTokenCount"] == usage["promptTokenCount"] + usage["responseTokenCount"]
-    assert usage["responseTokensDetails"] == [{"modality": "TEXT",
-                                               "tokenCount": usage["responseTokenCount"]}]
+    details = usage["responseTokensDetails"]
+    if called:
+        assert [d["modality"] for d in details] == ["AUDIO", "TEXT"]
+        assert sum(d["tokenCount"] for d in details) == usage["responseTokenCount"]
+    else:
+        assert details == [{"modality": "AUDIO", "tokenCount": usage["responseTokenCount"]}]
 
 
 def test_pinned_sdk_is_installed():
@@ -115,7 +124,7 @@ async def test_tool_call_round_trip(serve):
     assert call["name"] == "get_weather"
     assert call["args"] == {"city": "Lisbon"}
     assert call["id"]
-    assert_turn(result["turn"], "It is windy in Lisbon.")
+    assert_turn(result["turn"], "It is windy in Lisbon.", called=True)
     assert result["errors"] == []
 
 
@@ -136,6 +145,19 @@ async def test_unknown_model_closes_1008(serve):
     assert len(result["close"]["reason"].encode()) <= 123
     assert result["messages"] == 0
     assert result["connectOutcome"] != "resolved"
+
+
+async def test_text_setup_on_gemini_3_8_live_closes_1007(serve):
+    """Google closes a TEXT setup on its Live models; @google/genai rejects connect() with
+    the close's code and reason, and onclose gets them."""
+    server = await serve(script=SCRIPT)
+    result = await run_scenario(server, "text-refused")
+    assert result["close"] == {"code": 1007,
+                               "reason": "Cannot extract voices from a non-audio request."}
+    assert result["messages"] == 0
+    assert result["connectOutcome"].startswith("rejected: ")
+    assert "(code 1007): Cannot extract voices from a non-audio request." in (
+        result["connectOutcome"])
 
 
 async def test_wrong_api_key_closes_1007(serve):

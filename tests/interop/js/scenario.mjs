@@ -3,7 +3,9 @@
 //   node scenario.mjs BASE_URL SCENARIO [API_KEY]
 //
 // BASE_URL is e.g. http://127.0.0.1:8765 (the SDK maps http: to ws:). Scenarios: text,
-// realtime-text, tool, error-close, unknown-model, rejected-key. The last line of stdout is a JSON object;
+// realtime-text, tool, error-close, unknown-model, rejected-key, text-refused. Live models
+// answer in AUDIO only, so sessions ask for AUDIO with outputAudioTranscription and a turn's
+// text is its transcript (the idiom Google documents). The last line of stdout is a JSON object;
 // on failure it has {"error": "..."} and the exit status is 1. Every wait is bounded:
 // connect() only settles on setupComplete (or, in 3.x, on an early close), and a session
 // may also simply go quiet.
@@ -11,6 +13,7 @@ import { GoogleGenAI, Modality } from '@google/genai';
 
 const [baseUrl, scenario, apiKey = 'test-key'] = process.argv.slice(2);
 const MODEL = 'gemini-2.5-flash-native-audio-preview-12-2025';
+const AUDIO_OUT = { responseModalities: [Modality.AUDIO], outputAudioTranscription: {} };
 const STEP_MS = 5000;
 
 function withTimeout(promise, ms, what) {
@@ -62,8 +65,12 @@ class Recorder {
 }
 
 function summarize(turn) {
+  const parts = turn.flatMap((m) => m.serverContent?.modelTurn?.parts ?? []);
   return {
-    text: turn.map((m) => m.text ?? '').join(''),
+    text: turn.map((m) => m.serverContent?.outputTranscription?.text ?? '').join(''),
+    textParts: parts.filter((p) => p.text !== undefined).length,
+    audioBytes: parts.reduce((n, p) => n + (p.inlineData ? Buffer.from(p.inlineData.data, 'base64').length : 0), 0),
+    audioMimeTypes: [...new Set(parts.filter((p) => p.inlineData).map((p) => p.inlineData.mimeType))],
     generationComplete: turn.filter((m) => m.serverContent?.generationComplete).length,
     turnComplete: turn.filter((m) => m.serverContent?.turnComplete).length,
     lastIsTurnComplete: turn.at(-1)?.serverContent?.turnComplete === true,
@@ -72,7 +79,7 @@ function summarize(turn) {
   };
 }
 
-async function connect(rec, config = { responseModalities: [Modality.TEXT] }, model = MODEL) {
+async function connect(rec, config = AUDIO_OUT, model = MODEL) {
   const ai = new GoogleGenAI({ apiKey, apiVersion: 'v1beta', httpOptions: { baseUrl } });
   return withTimeout(ai.live.connect({ model, config, callbacks: rec.callbacks() }),
     STEP_MS, 'live.connect (setupComplete)');
@@ -80,11 +87,10 @@ async function connect(rec, config = { responseModalities: [Modality.TEXT] }, mo
 
 // A close before setupComplete (unknown model, wrong key). @google/genai 2.x never settled
 // connect() then; 3.x rejects it. Either way onclose must get Google's code and reason.
-async function closedBeforeSetup(rec, model) {
+async function closedBeforeSetup(rec, model, config = AUDIO_OUT) {
   let connectOutcome;
   const ai = new GoogleGenAI({ apiKey, apiVersion: 'v1beta', httpOptions: { baseUrl } });
-  const pending = ai.live.connect({ model, config: { responseModalities: [Modality.TEXT] },
-    callbacks: rec.callbacks() })
+  const pending = ai.live.connect({ model, config, callbacks: rec.callbacks() })
     .then(() => { connectOutcome = 'resolved'; }, (e) => { connectOutcome = `rejected: ${e.message}`; });
   const close = await rec.close();
   await Promise.race([pending, new Promise((r) => setTimeout(r, 500))]);
@@ -118,7 +124,7 @@ const scenarios = {
 
   async tool(rec) {
     const config = {
-      responseModalities: [Modality.TEXT],
+      ...AUDIO_OUT,
       tools: [{ functionDeclarations: [{
         name: 'get_weather', description: 'Get the weather',
         parameters: { type: 'OBJECT', properties: { city: { type: 'STRING' } }, required: ['city'] },
@@ -146,6 +152,9 @@ const scenarios = {
 
   'unknown-model': (rec) => closedBeforeSetup(rec, 'no-such-model'),
   'rejected-key': (rec) => closedBeforeSetup(rec, MODEL),
+  // Google closes a TEXT setup on its Live models (1007 on gemini-3.8-live)
+  'text-refused': (rec) => closedBeforeSetup(rec, 'gemini-3.8-live',
+    { responseModalities: [Modality.TEXT] }),
 };
 
 async function main() {
