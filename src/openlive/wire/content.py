@@ -10,11 +10,13 @@ from .base import Base64Bytes, WireModel
 class Blob(WireModel):
     mime_type: str | None = None
     data: Base64Bytes | None = None
+    display_name: str | None = None  # google-genai 3.6.1
 
 
 class FileData(WireModel):
     mime_type: str | None = None
     file_uri: str | None = None
+    display_name: str | None = None  # google-genai 3.6.1
 
 
 class FunctionCall(WireModel):
@@ -43,17 +45,20 @@ class FunctionResponse(WireModel):
 class ExecutableCode(WireModel):
     language: str | None = None
     code: str | None = None
+    id: str | None = None  # google-genai 3.6.1
 
 
 class CodeExecutionResult(WireModel):
     outcome: str | None = None
     output: str | None = None
+    id: str | None = None  # google-genai 3.6.1
 
 
 class VideoMetadata(WireModel):
     start_offset: str | None = None
     end_offset: str | None = None
     fps: float | None = None
+    content_layers: Any = None  # google-genai 3.6.1
 
 
 class Part(WireModel):
@@ -67,6 +72,17 @@ class Part(WireModel):
     thought: bool | None = None
     thought_signature: Base64Bytes | None = None
     video_metadata: VideoMetadata | None = None
+    # google-genai 3.6.1's _Part_to_mldev sends these too: accepted, not acted on
+    media_resolution: dict[str, Any] | None = None  # {level, numTokens}
+    tool_call: dict[str, Any] | None = None
+    tool_response: dict[str, Any] | None = None
+    audio_metadata: dict[str, Any] | None = None
+    audio_transcription: dict[str, Any] | None = None
+    document_metadata: dict[str, Any] | None = None
+    media_processing: Any = None
+    part_metadata: dict[str, Any] | None = None
+    speech_metadata: dict[str, Any] | None = None
+    spreadsheet_metadata: dict[str, Any] | None = None
 
 
 class Content(WireModel):

@@ -47,6 +47,10 @@ class Schema(WireModel):
     items: Schema | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # google-genai 3.6.1 Schema (JSON-schema references), serialised for the Developer API.
+    # additionalProperties is refused, as Google refuses it (tests/unit/test_wire.py).
+    defs: dict[str, Schema] | None = None
+    ref: str | None = None
 
 
 class FunctionDeclaration(WireModel):
@@ -76,6 +80,9 @@ class PrebuiltVoiceConfig(WireModel):
 
 class VoiceConfig(WireModel):
     prebuilt_voice_config: PrebuiltVoiceConfig | None = None
+    # google-genai 3.6.1 (a cloned voice; a voice by name): accepted, not honoured
+    replicated_voice_config: dict[str, Any] | None = None
+    voice: str | None = None
 
 
 class SpeechConfig(WireModel):
@@ -128,6 +135,11 @@ class GenerationConfig(WireModel):
     stop_sequences: list[str] | None = None
     routing_config: dict[str, Any] | None = None
     audio_timestamp: bool | None = None
+    # google-genai 3.6.1 GenerationConfig fields the SDK passes through on a Live setup
+    enable_enhanced_civic_answers: bool | None = None
+    response_format: Any = None
+    model_selection_config: dict[str, Any] | None = None
+    audio_transcription_config: AudioTranscriptionConfig | None = None
 
 
 class AutomaticActivityDetection(WireModel):
@@ -159,6 +171,8 @@ class RealtimeInputConfig(WireModel):
         ]
         | None
     ) = None
+    # google-genai 3.6.1: timestamps on interim input transcripts
+    interim_transcript_timestamp_enabled: bool | None = None
 
 
 class SessionResumptionConfig(WireModel):
@@ -174,8 +188,32 @@ class ContextWindowCompressionConfig(WireModel):
     sliding_window: SlidingWindow | None = None
 
 
-class AudioTranscriptionConfig(WireModel):
+class LanguageHints(WireModel):
     language_codes: list[str] | None = None
+
+
+class AudioTranscriptionConfig(WireModel):
+    """Transcription options (google-genai 3.6.1 AudioTranscriptionConfig): all accepted; the
+    local engine's recogniser honours none but the language yet."""
+
+    language_codes: list[str] | None = None
+    language_auto: dict[str, Any] | None = None
+    language_hints: LanguageHints | None = None
+    custom_vocabulary: list[str] | None = None
+    adaptation_phrases: list[str] | None = None
+    word_timestamp: bool | None = None
+    diarization: bool | None = None
+    mode: str | None = None  # AudioTranscriptionConfigMode (VERBATIM…)
+    source_text: str | None = None
+
+
+class AvatarConfig(WireModel):
+    """Live avatars (google-genai 3.6.1 AvatarConfig): accepted, not honoured (no video out)."""
+
+    avatar_name: str | None = None
+    customized_avatar: dict[str, Any] | None = None
+    audio_bitrate_bps: Int32 | None = None
+    video_bitrate_bps: Int32 | None = None
 
 
 class ProactivityConfig(WireModel):
@@ -188,8 +226,10 @@ class HistoryConfig(WireModel):
 
 
 class Setup(WireModel):
-    """The first client message. Vertex-only fields (safetySettings…) are unknown here, as on
-    the Gemini Developer API."""
+    """The first client message: the fields google-genai 3.6.1 serialises for the Developer
+    API's Live setup (its ``_LiveConnectParameters_to_mldev``; tests/interop/test_sdk_schema.py
+    walks them). Fields the SDK itself refuses off Vertex (``explicitVadSignal``,
+    ``sessionResumption.transparent``) are unknown here."""
 
     model: str | None = None
     generation_config: GenerationConfig | None = None
@@ -202,6 +242,8 @@ class Setup(WireModel):
     output_audio_transcription: AudioTranscriptionConfig | None = None
     proactivity: ProactivityConfig | None = None
     history_config: HistoryConfig | None = None
+    avatar_config: AvatarConfig | None = None
+    safety_settings: list[dict[str, Any]] | None = None
 
     def response_modality(self) -> str:
         """"TEXT" or "AUDIO" (the Gemini API's default when none is given)."""
