@@ -5,6 +5,10 @@ WebSockets" cookbook (Python ``websockets``; key in ``?key=``; every server fram
 with ``raw.decode("ascii")``), plus the paths and message shapes other real clients send
 (spec/clients.md): ``//ws/…`` double slashes, a base-URL path prefix, pipecat's
 all-snake_case setup, and the deprecated ``realtime_input.media_chunks`` audio.
+
+Google's Live models answer in AUDIO only, which is also the default when a setup names no
+modality (issue 12): a client reads the reply's words from ``outputTranscription``, which
+it asks for with ``output_audio_transcription`` in its setup.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ pytestmark = pytest.mark.interop
 METHOD = "google.ai.generativelanguage.{version}.GenerativeService.BidiGenerateContent"
 HOST_PATH = "/ws/" + METHOD
 TIMEOUT = 10
+AUDIO_MIME = "audio/pcm;rate=24000"
+AUDIO_TOKENS_PER_SECOND = 32  # Google's count for audio (ai.google.dev: token counting)
 
 
 def live_uri(server: Any, *, prefix: str = "", version: str = "v1beta", key: str = "KEY") -> str:
@@ -47,7 +53,8 @@ async def setup_session(ws: ClientConnection, setup: dict[str, Any]) -> dict[str
 
 
 async def read_turn(ws: ClientConnection) -> tuple[str, list[dict[str, Any]]]:
-    """Read frames until turnComplete, like the cookbook's receive loop."""
+    """Read frames until turnComplete, like the cookbook's receive loop: the text is that of
+    text parts and of outputTranscription (the words of AUDIO replies)."""
     text, messages = [], []
     async for raw in ws:
         msg = decode(raw)
@@ -55,9 +62,18 @@ async def read_turn(ws: ClientConnection) -> tuple[str, list[dict[str, Any]]]:
         content = msg.get("serverContent", {})
         for part in content.get("modelTurn", {}).get("parts", []):
             text.append(part.get("text", ""))
+        text.append(content.get("outputTranscription", {}).get("text", ""))
         if content.get("turnComplete"):
             break
     return "".join(text), messages
+
+
+def audio_of(messages: list[dict[str, Any]]) -> bytes:
+    """The reply's audio: every inlineData part, each Live's 24 kHz PCM."""
+    parts = [p for m in messages
+             for p in m.get("serverContent", {}).get("modelTurn", {}).get("parts", [])]
+    assert all(p.get("inlineData", {}).get("mimeType") == AUDIO_MIME for p in parts), parts
+    return b"".join(base64.b64decode(p["inlineData"]["data"]) for p in parts)
 
 
 def pcm_tone(seconds: float = 0.1, rate: int = 16000) -> bytes:
@@ -67,27 +83,38 @@ def pcm_tone(seconds: float = 0.1, rate: int = 16000) -> bytes:
 
 
 async def test_cookbook_raw_websocket_text_turn(serve):
-    """The guide's flow: setup (model only), setupComplete, client_content, read until
-    turnComplete; every frame is binary ASCII JSON in Google's order."""
+    """The guide's flow: setup (model, and the transcript of the audio reply),
+    setupComplete, client_content, read until turnComplete; every frame is binary ASCII
+    JSON in Google's order: the audio, one part a message (a 2.x model), its transcript in
+    its own message, generationComplete, turnComplete with the usage."""
     server = await serve()
     async with asyncio.timeout(TIMEOUT):
         async with connect(live_uri(server),
                            additional_headers={"Content-Type": "application/json"}) as ws:
-            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp"}})
+            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp",
+                                               "output_audio_transcription": {}}})
             await ws.send(json.dumps({"client_content": {
                 "turns": [{"role": "user", "parts": [{"text": "Hello?"}]}],
                 "turn_complete": True}}))
             text, messages = await read_turn(ws)
     assert text == "You said: Hello?"
-    assert messages[0] == {"serverContent": {"modelTurn": {
-        "role": "model", "parts": [{"text": "You said: Hello?"}]}}}
-    assert messages[-2] == {"serverContent": {"generationComplete": True}}
-    last = messages[-1]
+    *audio, said, gen, last = messages
+    assert audio and all(
+        m == {"serverContent": {"modelTurn": {"role": "model", "parts": [
+            {"inlineData": {"mimeType": AUDIO_MIME,
+                            "data": m["serverContent"]["modelTurn"]["parts"][0][
+                                "inlineData"]["data"]}}]}}}
+        for m in audio), audio
+    pcm = audio_of(audio)
+    assert len(pcm) % 2 == 0 and pcm.strip(b"\0")  # PCM16, not silence
+    assert said == {"serverContent": {"outputTranscription": {"text": "You said: Hello?"}}}
+    assert gen == {"serverContent": {"generationComplete": True}}
     assert last["serverContent"] == {"turnComplete": True}
     usage = last["usageMetadata"]
-    assert usage["responseTokenCount"] == math.ceil(len("You said: Hello?") / 4)
+    seconds = len(pcm) / (2 * 24_000)
+    assert usage["responseTokenCount"] == math.ceil(seconds * AUDIO_TOKENS_PER_SECOND)
     assert usage["totalTokenCount"] == usage["promptTokenCount"] + usage["responseTokenCount"]
-    assert usage["responseTokensDetails"] == [{"modality": "TEXT",
+    assert usage["responseTokensDetails"] == [{"modality": "AUDIO",
                                                "tokenCount": usage["responseTokenCount"]}]
 
 
@@ -98,12 +125,14 @@ async def test_cookbook_decode_ascii_survives_non_ascii_text(serve):
     said = "Café ☕ – naïve 🎉"
     async with asyncio.timeout(TIMEOUT):
         async with connect(live_uri(server)) as ws:
-            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp"}})
+            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp",
+                                               "output_audio_transcription": {}}})
             await ws.send(json.dumps({"client_content": {
                 "turns": [{"role": "user", "parts": [{"text": said}]}], "turn_complete": True}},
                 ensure_ascii=False))
-            text, _ = await read_turn(ws)
+            text, messages = await read_turn(ws)
     assert text == f"You said: {said}"
+    assert audio_of(messages)
 
 
 @pytest.mark.parametrize("prefix", ["/", "/prefix", "/a/b/", "//"],
@@ -114,11 +143,13 @@ async def test_paths_with_slashes_and_prefixes(serve, prefix):
     server = await serve()
     async with asyncio.timeout(TIMEOUT):
         async with connect(live_uri(server, prefix=prefix)) as ws:
-            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp"}})
+            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp",
+                                               "outputAudioTranscription": {}}})
             await ws.send(json.dumps({"clientContent": {
                 "turns": [{"role": "user", "parts": [{"text": prefix}]}], "turnComplete": True}}))
-            text, _ = await read_turn(ws)
+            text, messages = await read_turn(ws)
     assert text == f"You said: {prefix}"
+    assert audio_of(messages)
 
 
 @pytest.mark.parametrize("version", ["v1", "v1beta", "v1alpha"])
@@ -127,10 +158,12 @@ async def test_every_api_version(serve, version):
     async with asyncio.timeout(TIMEOUT):
         async with connect(live_uri(server, version=version, prefix="/")) as ws:
             await setup_session(
-                ws, {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025"}})
+                ws, {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
+                               "outputAudioTranscription": {}}})
             await ws.send(json.dumps({"realtimeInput": {"text": version}}))
-            text, _ = await read_turn(ws)
+            text, messages = await read_turn(ws)
     assert text == f"You said: {version}"
+    assert audio_of(messages)
 
 
 async def test_unknown_path_is_not_a_live_endpoint(serve):
@@ -178,7 +211,8 @@ async def test_deprecated_media_chunks_audio_is_accepted(serve):
     ]
     async with asyncio.timeout(TIMEOUT):
         async with connect(live_uri(server)) as ws:
-            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp"}})
+            await setup_session(ws, {"setup": {"model": "models/gemini-2.0-flash-exp",
+                                               "output_audio_transcription": {}}})
             for chunk in chunks:
                 await ws.send(json.dumps({"realtime_input": {"media_chunks": [chunk]}}))
             await ws.send(json.dumps({"realtime_input": {"audio_stream_end": True}}))
@@ -189,11 +223,15 @@ async def test_deprecated_media_chunks_audio_is_accepted(serve):
 
 
 async def test_text_frames_when_configured(serve):
-    """binary_frames=False: every server frame is a text frame with the same JSON."""
+    """binary_frames=False: every server frame is a text frame with the same JSON. The point
+    is the frame type and its JSON, checked on a TEXT reply: openlive's own emulator model
+    (models/openlive-emulator), which still answers in TEXT, unlike Google's."""
     server = await serve(binary_frames=False)
     async with asyncio.timeout(TIMEOUT):
         async with connect(live_uri(server)) as ws:
-            await ws.send(json.dumps({"setup": {"model": "models/gemini-2.0-flash-exp"}}))
+            await ws.send(json.dumps({"setup": {
+                "model": "models/openlive-emulator",
+                "generationConfig": {"responseModalities": ["TEXT"]}}}))
             first = await ws.recv()
             assert isinstance(first, str)
             assert json.loads(first) == {"setupComplete": {}}
