@@ -51,5 +51,15 @@ class EnergyGate:
         if self.dbfs is None:
             return np.ones(len(windows), dtype=bool)
         f = windows.astype(np.float32)
-        energy = np.einsum("ij,ij->i", f, f) / windows.shape[1]
-        return energy >= self._min_energy
+        if len(f) == 1:  # the common case (a 20 ms chunk completes at most one window):
+            return np.array([float(np.dot(f[0], f[0])) >= self._min_energy * f.shape[1]])
+        return np.square(f).sum(axis=1) >= self._min_energy * f.shape[1]
+
+    def any_open(self, windows: np.ndarray) -> bool:
+        """Whether any of ``windows`` (shaped (n, window)) is loud enough."""
+        if self.dbfs is None:
+            return len(windows) > 0
+        f = windows.astype(np.float32)
+        if len(f) == 1:
+            return float(np.dot(f[0], f[0])) >= self._min_energy * f.shape[1]
+        return bool((np.square(f).sum(axis=1) >= self._min_energy * f.shape[1]).any())

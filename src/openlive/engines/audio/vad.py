@@ -302,22 +302,28 @@ class VadSegmenter:
         """``feed(pcm)`` if the gate answers for every window it completes (no speech
         pending or ongoing, each window below the gate): cheap, and such a feed has no
         events. Returns False, having changed nothing, when Silero must hear it: an edge
-        then runs ``feed`` elsewhere (a worker thread)."""
+        then runs ``feed`` elsewhere (a worker thread). The idle microphone's path: keep
+        it lean (one numpy call per completed window, no per-window Python loop)."""
         win_bytes = WINDOW_SAMPLES * 2
-        whole = (len(self._pending) + len(pcm)) // win_bytes
-        if whole:
-            if not self._idle:
-                return False
-            head = bytes(self._pending) + bytes(pcm[:whole * win_bytes - len(self._pending)])
-            windows = np.frombuffer(head, dtype="<i2").reshape(whole, WINDOW_SAMPLES)
-            if self.gate.open(windows).any():
-                return False
-        self._pending += pcm
-        if whole:
-            self._buf += self._pending[:whole * win_bytes]
-            del self._pending[:whole * win_bytes]
-            self.decider.idle_windows(whole)
-            self._skipped += whole
+        pending = self._pending
+        whole = (len(pending) + len(pcm)) // win_bytes
+        if not whole:
+            pending += pcm
+            return True
+        if self.decider.speaking or self.decider.pending_start_window is not None:
+            return False
+        usable = whole * win_bytes
+        head = bytes(pending) + bytes(pcm[:usable - len(pending)])
+        if self.gate.any_open(np.frombuffer(head, dtype="<i2").reshape(whole, WINDOW_SAMPLES)):
+            return False
+        pending += pcm
+        del pending[:usable]
+        self._buf += head
+        self.decider.idle_windows(whole)
+        self._skipped += whole
+        if self._utt_start_ms is None:  # keep only a future utterance's pre-roll
+            self._trim(len(self._buf) // 2 - self._pre_roll)
+        else:
             self._trim_idle()
         return True
 
