@@ -1,10 +1,20 @@
 #!/usr/bin/env python
 """Concurrent Live sessions against an openlive server: how many hold, and at what cost.
 
-Each session does what a voice app does: setup (responseModalities TEXT), wait for
-setupComplete, then stream 16 kHz mono PCM16 microphone audio as 20 ms
-``realtimeInput.audio`` chunks (640 bytes, base64) at real-time pace, plus a text turn
+Each session does what a voice app does: setup (``--model``, responseModalities TEXT:
+openlive's own ``models/openlive-emulator`` by default, since Google's Live models answer
+only in AUDIO), wait for setupComplete, then stream 16 kHz mono PCM16 microphone audio as
+20 ms ``realtimeInput.audio`` chunks (640 bytes, base64) at real-time pace, plus a text turn
 (``clientContent`` with turnComplete, or ``realtimeInput.text``) every few seconds.
+
+The microphone (``--audio``) is by default what idle microphones send: digital silence on
+half the sessions, faint noise (-65 dBFS RMS) on the other half; ``tone`` is a loud 440 Hz
+tone. ``--speakers N`` makes N of the sessions speak instead: a real sentence synthesised
+by Piper (the ``local`` extra's speech synthesiser; or ``--speech-wav FILE``), then a few
+seconds of faint noise, over and over; they send no text turns, and the replies to what
+they say are counted. With the ``local`` extra installed the server's emulator listens:
+voice activity detection runs on every session's audio (an energy gate, then Silero), and
+the speakers' utterances are transcribed by Whisper.
 
 By default the server runs as a separate process (``python -m openlive.cli serve``), so
 client and server never share an event loop; ``--url`` targets a server already running
@@ -18,8 +28,12 @@ The client is kept cheap so it is not the bottleneck: one asyncio loop per clien
 process (``--client-procs``) with aiohttp's C-accelerated WebSocket reader and masking,
 audio frames JSON-encoded once, and one audio ticker per process (sessions are spread
 over 20 one-millisecond phase slots; each slot fires every 20 ms against a monotonic
-schedule, so lateness never accumulates). Exit status: 0 if every session held, 1 if
-any was dropped (closed, errored or never set up), 2 for a usage or start-up error.
+schedule, so lateness never accumulates). A session the server refuses at setup with 1011
+(past its ``--max-sessions`` or event-loop-lag capacity) counts as refused, not dropped.
+A turn counts as answered when its first modelTurn arrives, within ``--grace`` seconds
+after the window for the window's last turns. Exit status: 0 if every session held or was
+refused, 1 if any was dropped (closed, errored or never set up), 2 for a usage or start-up
+error.
 """
 
 from __future__ import annotations
@@ -48,7 +62,10 @@ from pathlib import Path
 import aiohttp
 
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
+MODEL = "models/openlive-emulator"  # openlive's own model: TEXT replies allowed
+SPEECH_TEXT = "What is the weather like in Paris today?"
+NOISE_DBFS = -65.0  # an idle microphone's faint noise (RMS)
+SPEECH_GAP_S = 3.0  # faint noise between a speaker's sentences
 RATE = 16000
 CHUNK_S = 0.020
 CHUNK_BYTES = int(RATE * CHUNK_S) * 2  # 640 bytes of PCM16 mono
@@ -58,24 +75,77 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # ------------------------------------------------------------------ pre-encoded frames
 
-def audio_frames(count: int = 50) -> list[str]:
-    """One second of a 440 Hz tone as `count` realtimeInput.audio frames, JSON-encoded once."""
-    frames = []
-    samples = CHUNK_BYTES // 2
-    for i in range(count):
-        pcm = array.array("h", (
-            int(8000 * math.sin(2 * math.pi * 440 * (i * samples + n) / RATE))
-            for n in range(samples)))
-        if sys.byteorder != "little":
-            pcm.byteswap()
-        frames.append(json.dumps({"realtimeInput": {"audio": {
-            "data": base64.b64encode(pcm.tobytes()).decode("ascii"),
-            "mimeType": f"audio/pcm;rate={RATE}"}}}, separators=(",", ":")))
-    return frames
+def pcm_frames(pcm: bytes) -> list[str]:
+    """16 kHz PCM16 mono as 20 ms realtimeInput.audio frames, JSON-encoded once."""
+    pcm += bytes(-len(pcm) % CHUNK_BYTES)
+    return [json.dumps({"realtimeInput": {"audio": {
+        "data": base64.b64encode(pcm[i:i + CHUNK_BYTES]).decode("ascii"),
+        "mimeType": f"audio/pcm;rate={RATE}"}}}, separators=(",", ":"))
+        for i in range(0, len(pcm), CHUNK_BYTES)]
 
 
-def setup_frame() -> str:
-    return json.dumps({"setup": {"model": MODEL,
+def tone_pcm(seconds: float = 1.0) -> bytes:
+    pcm = array.array("h", (int(8000 * math.sin(2 * math.pi * 440 * n / RATE))
+                            for n in range(int(RATE * seconds))))
+    if sys.byteorder != "little":
+        pcm.byteswap()
+    return pcm.tobytes()
+
+
+def noise_pcm(seconds: float, seed: int, dbfs: float = NOISE_DBFS) -> bytes:
+    """Gaussian noise at ``dbfs`` RMS: an idle microphone's hiss."""
+    rng = random.Random(seed)
+    sigma = 32768 * 10 ** (dbfs / 20)
+    pcm = array.array("h", (max(-32768, min(32767, round(rng.gauss(0, sigma))))
+                            for _ in range(int(RATE * seconds))))
+    if sys.byteorder != "little":
+        pcm.byteswap()
+    return pcm.tobytes()
+
+
+def speech_pcm(wav: str | None) -> bytes:
+    """A spoken sentence at 16 kHz: ``wav`` (any rate, mono PCM16), else made by Piper."""
+    import numpy as np
+    import soxr
+
+    if wav:
+        import wave
+
+        with wave.open(wav, "rb") as w:
+            if w.getnchannels() != 1 or w.getsampwidth() != 2:
+                raise SystemExit(f"{wav}: need mono 16-bit PCM")
+            rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+    else:
+        from openlive.engines.audio.tts import Synthesizer
+
+        tts = Synthesizer(noise_scale=0.0, noise_w_scale=0.0)
+        rate, pcm = tts.output_rate, b"".join(tts.synthesize(SPEECH_TEXT))
+    samples = np.frombuffer(pcm, dtype="<i2")
+    if rate != RATE:
+        samples = soxr.resample(samples, rate, RATE).astype("<i2")
+    return samples.tobytes()
+
+
+def microphones(cfg: dict) -> dict[str, list[str]]:
+    """The pre-encoded frames of each kind of microphone the sessions use."""
+    out = {"silence": pcm_frames(bytes(CHUNK_BYTES)),
+           "noise": pcm_frames(noise_pcm(2.0, cfg["seed"])),
+           "tone": pcm_frames(tone_pcm())}
+    if cfg["speech"]:
+        out["speech"] = pcm_frames(cfg["speech"] + noise_pcm(SPEECH_GAP_S, cfg["seed"] + 1))
+    return out
+
+
+def microphone(idx: int, cfg: dict) -> str:
+    if idx < cfg["speakers"]:
+        return "speech"
+    if cfg["audio"] == "idle":
+        return ("silence", "noise")[idx % 2]
+    return cfg["audio"]
+
+
+def setup_frame(model: str = MODEL) -> str:
+    return json.dumps({"setup": {"model": model,
                                  "generationConfig": {"responseModalities": ["TEXT"]}}},
                       separators=(",", ":"))
 
@@ -140,10 +210,13 @@ def free_port() -> int:
 
 class Sess:
     __slots__ = ("idx", "ws", "alive", "close_code", "error", "pending", "next_turn",
-                 "turn_no", "frame_no")
+                 "turn_no", "frame_no", "frames", "speaker", "counted")
 
-    def __init__(self, idx: int) -> None:
+    def __init__(self, idx: int, frames: list[str], speaker: bool) -> None:
         self.idx = idx
+        self.frames = frames
+        self.speaker = speaker  # speaks (frames of real speech) and sends no text turns
+        self.counted = False  # the pending turn was sent in the window
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.alive = False
         self.close_code: int | None = None
@@ -160,11 +233,12 @@ class Worker:
         self.conn = conn
         self.cfg = cfg
         self.ids = list(range(wid, cfg["sessions"], cfg["client_procs"]))
-        self.sessions = [Sess(i) for i in self.ids]
+        mics = microphones(cfg)
+        self.sessions = [Sess(i, mics[microphone(i, cfg)], i < cfg["speakers"])
+                         for i in self.ids]
         self.rng = random.Random(cfg["seed"] * 1000 + wid)
         self.slots: list[list[Sess]] = [[] for _ in range(SLOTS)]
-        self.audio = audio_frames()
-        self.setup = setup_frame()
+        self.setup = setup_frame(cfg["model"])
         self.stopping = False
         self.in_window = False
         self.stop_event: asyncio.Event | None = None
@@ -175,6 +249,7 @@ class Worker:
         self.recv = 0
         self.turns_done = 0
         self.replies = 0
+        self.speech_replies = 0  # turnComplete of a speaker's spoken turn (in the window)
         self.latency = array.array("d")  # turn send -> first modelTurn, seconds
         self.lateness = array.array("f")  # audio chunk send lateness, seconds
         self.dropped_codes: Counter[str] = Counter()
@@ -264,8 +339,11 @@ class Worker:
             if msg.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT) or \
                     "setupComplete" not in (msg.data if isinstance(msg.data, str)
                                             else msg.data.decode("utf-8", "replace")):
-                s.error = f"setup: {msg.type.name} {str(msg.data)[:60]}"
                 s.close_code = ws.close_code
+                if msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1011:
+                    s.error = f"refused: 1011 {msg.extra}"  # past the server's capacity
+                else:
+                    s.error = f"setup: {msg.type.name} {str(msg.data)[:60]}"
                 return
         except Exception as exc:  # noqa: BLE001
             s.error = f"setup: {type(exc).__name__}"
@@ -273,7 +351,7 @@ class Worker:
         self.setup_times.append(time.monotonic() - t_start)
         now = time.monotonic()
         s.next_turn = now + self.rng.uniform(0, self.cfg["turn_every"])
-        s.frame_no = self.rng.randrange(len(self.audio))
+        s.frame_no = 0 if s.speaker else self.rng.randrange(len(s.frames))
         s.alive = True
         self.slots[self.rng.randrange(SLOTS)].append(s)
         await self._receive(s, ws)
@@ -292,13 +370,15 @@ class Worker:
                         self.recv += 1
                     if "modelTurn" in data:
                         if s.pending is not None:
-                            if self.in_window:
+                            if s.counted:  # sent in the window: counted even if late
                                 self.latency.append(time.monotonic() - s.pending)
                                 self.replies += 1
                             s.pending = None
                     elif "turnComplete" in data:
                         if self.in_window:
                             self.turns_done += 1
+                            if s.speaker:
+                                self.speech_replies += 1
                     continue
                 break  # CLOSE, CLOSING, CLOSED or ERROR
         except Exception as exc:  # noqa: BLE001
@@ -312,8 +392,6 @@ class Worker:
     # ---- the audio (and turn) clock
 
     async def _ticker(self) -> None:
-        frames = self.audio
-        nframes = len(frames)
         turn_every = self.cfg["turn_every"]
         turn_kind = self.cfg["turn_kind"]
         mono = time.monotonic
@@ -336,13 +414,14 @@ class Worker:
                     ws = s.ws
                     now = mono()
                     try:
-                        await ws.send_str(frames[s.frame_no])  # type: ignore[union-attr]
-                        s.frame_no = (s.frame_no + 1) % nframes
-                        if now >= s.next_turn:
+                        await ws.send_str(s.frames[s.frame_no])  # type: ignore[union-attr]
+                        s.frame_no = (s.frame_no + 1) % len(s.frames)
+                        if now >= s.next_turn and not s.speaker:
                             s.turn_no += 1
                             await ws.send_str(turn_frame(  # type: ignore[union-attr]
                                 turn_kind, f"hello from session {s.idx}, turn {s.turn_no}"))
                             s.pending = mono()
+                            s.counted = self.in_window
                             s.next_turn += turn_every
                             if self.in_window:
                                 self.turns_sent += 1
@@ -368,6 +447,7 @@ class Worker:
             "sessions": len(self.sessions), "held": held, "dropped": dict(dropped),
             "sent": self.sent, "audio_sent": self.audio_sent, "turns_sent": self.turns_sent,
             "recv": self.recv, "turns_done": self.turns_done, "replies": self.replies,
+            "speech_replies": self.speech_replies,
             "latency": self.latency.tobytes(), "lateness": self.lateness.tobytes(),
             "setup_times": self.setup_times.tobytes(), "cpu": self.cpu1 - self.cpu0,
         }
@@ -471,7 +551,9 @@ def run(args) -> dict:
     cfg = {"url": url, "sessions": args.sessions, "client_procs": args.client_procs,
            "ramp": args.ramp, "turn_every": args.turn_every, "turn_kind": args.turn_kind,
            "seed": args.seed, "client_compress": args.client_compress,
-           "t0": time.monotonic() + 0.5, "uvloop": args.uvloop}
+           "t0": time.monotonic() + 0.5, "uvloop": args.uvloop, "model": args.model,
+           "audio": args.audio, "speakers": args.speakers,
+           "speech": speech_pcm(args.speech_wav) if args.speakers else b""}
     ctx = mp.get_context("fork")
     conns, workers = [], []
     t_ramp = time.monotonic()
@@ -499,7 +581,7 @@ def run(args) -> dict:
         m_cpu1 = machine_cpu()
         c_cpu1 = [cpu_seconds(p.pid) for p in workers]
         server_rss = rss_mib(server_pid) if server_pid else None
-        time.sleep(0.3)  # let the workers' window close before stopping
+        time.sleep(args.grace)  # replies to the window's last turns, then stop
         if spy is not None:
             spy.wait(30)
         for c in conns:
@@ -521,6 +603,9 @@ def run(args) -> dict:
     for r in results:
         dropped.update(r["dropped"])
     held = sum(r["held"] for r in results)
+    refused = {k: v for k, v in dropped.items() if k.startswith("refused")}
+    for k in refused:
+        del dropped[k]
     busy = m_cpu1[0] - m_cpu0[0]
     total = m_cpu1[1] - m_cpu0[1]
     ncpu = os.cpu_count() or 1
@@ -531,6 +616,8 @@ def run(args) -> dict:
     out = {
         "sessions": args.sessions, "up_after_ramp": up_ok, "held": held,
         "dropped": sum(dropped.values()), "drop_reasons": dict(dropped),
+        "refused": sum(refused.values()), "refuse_reasons": refused,
+        "speakers": args.speakers, "audio": args.audio, "model": args.model,
         "duration_s": dur, "ramp_s": round(ramp_s, 2), "client_procs": args.client_procs,
         "turn_every_s": args.turn_every,
         "sent_per_s": round(sum(r["sent"] for r in results) / dur, 1),
@@ -540,6 +627,8 @@ def run(args) -> dict:
         "turns_sent": sum(r["turns_sent"] for r in results),
         "turns_done": sum(r["turns_done"] for r in results),
         "turn_replies": len(lat),
+        "turns_unanswered": sum(r["turns_sent"] for r in results) - len(lat),
+        "speech_replies": sum(r["speech_replies"] for r in results),
         "turn_latency_ms": {"p50": ms(percentile(lat, 50)), "p90": ms(percentile(lat, 90)),
                             "p99": ms(percentile(lat, 99)), "max": ms(lat[-1] if lat else None)},
         "audio_lateness_ms": {"p50": ms(percentile(late, 50)), "p99": ms(percentile(late, 99)),
@@ -557,6 +646,8 @@ def run(args) -> dict:
     other = out["machine_cpu_pct"] - out["client_cpu_pct"] - (out["server_cpu_pct"] or 0) \
         if out["machine_cpu_pct"] is not None else None
     out["other_cpu_pct"] = round(other, 1) if other is not None else None
+    cores = (out["server_cpu_pct"] or 0) / 100
+    out["sessions_per_server_core"] = round(held / cores) if cores > 0 else None
     return out
 
 
@@ -569,12 +660,16 @@ def summary(r: dict) -> str:
         f"{r['client_procs']} client proc(s), turn every {r['turn_every_s']} s",
         f"  sessions     requested {r['sessions']}  up after ramp {r['up_after_ramp']} "
         f"({r['ramp_s']} s)  held {r['held']}  dropped {r['dropped']}"
-        + (f"  {r['drop_reasons']}" if r["drop_reasons"] else ""),
+        + (f"  {r['drop_reasons']}" if r["drop_reasons"] else "")
+        + (f"  refused {r['refused']} {r['refuse_reasons']}" if r["refused"] else ""),
+        f"  audio        {r['audio']} microphones, {r['speakers']} speaking; model "
+        f"{r['model']}",
         f"  messages     sent {r['sent_per_s']:.0f}/s  received {r['recv_per_s']:.0f}/s  "
         f"audio chunks {r['audio_chunks_per_s']:.0f}/s (real time needs "
         f"{r['audio_chunks_expected_per_s']:.0f}/s)",
         f"  turns        sent {r['turns_sent']}  replied {r['turn_replies']}  "
-        f"completed {r['turns_done']}",
+        f"unanswered {r['turns_unanswered']}  completed {r['turns_done']}"
+        + (f"  (speech turns answered {r['speech_replies']})" if r["speakers"] else ""),
         f"  turn latency p50 {lat['p50']} ms  p90 {lat['p90']} ms  p99 {lat['p99']} ms  "
         f"max {lat['max']} ms  (send -> first modelTurn)",
         f"  audio pace   lateness p50 {late['p50']} ms  p99 {late['p99']} ms  "
@@ -582,7 +677,8 @@ def summary(r: dict) -> str:
         f"  setup        p50 {r['setup_ms']['p50']} ms  p99 {r['setup_ms']['p99']} ms",
         f"  cpu          server {r['server_cpu_pct']}%  client {r['client_cpu_pct']}%  "
         f"other processes {r['other_cpu_pct']}%  (machine {r['machine_cpu_pct']}% of "
-        f"{r['machine_cpus'] * 100}%)  server RSS {r['server_rss_mib']} MiB",
+        f"{r['machine_cpus'] * 100}%)  server RSS {r['server_rss_mib']} MiB  "
+        f"-> {r['sessions_per_server_core']} sessions per server core",
     ]
     if r["server_log"]:
         lines.append(f"  server log   {r['server_log']}")
@@ -623,6 +719,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="clients ask for permessage-deflate, as the SDKs do (implies "
                         "--compression for a started server)")
     p.add_argument("--uvloop", action="store_true", help="client workers use uvloop if installed")
+    p.add_argument("--model", default=MODEL,
+                   help=f"the sessions' model, TEXT replies ({MODEL})")
+    p.add_argument("--audio", choices=["idle", "silence", "noise", "tone"], default="idle",
+                   help="what the microphones send: idle = silence on half the sessions, "
+                        "faint noise on the other half (idle)")
+    p.add_argument("--speakers", type=int, default=0, metavar="N",
+                   help="N sessions speak a real sentence (Piper) every few seconds "
+                        "instead of sending text turns (0)")
+    p.add_argument("--speech-wav", metavar="FILE",
+                   help="with --speakers: the sentence, a mono 16-bit WAV (default: "
+                        "synthesised by Piper, the local extra)")
+    p.add_argument("--grace", type=float, default=2.0,
+                   help="seconds after the window for replies to its last turns (2)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true",
                    help="print the result as one JSON line on stdout (summary on stderr)")
@@ -643,7 +752,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, separators=(",", ":")))
     else:
         print(text)
-    return 1 if result["dropped"] or result["held"] < result["sessions"] else 0
+    return 1 if result["dropped"] or result["held"] + result["refused"] < result["sessions"] \
+        else 0
 
 
 if __name__ == "__main__":
