@@ -22,7 +22,7 @@ const EXAMPLE_TOOLS = [{
 
 export const DEFAULTS = {
   url: "",
-  model: "gemini-2.5-flash-native-audio-preview-12-2025",
+  model: "gemini-3.8-live",  // Google's default Live model (AUDIO replies only)
   modality: "AUDIO",
   voice: "Puck",
   systemInstruction: "You are a helpful assistant. Answer briefly.",
