@@ -19,6 +19,7 @@ from live_client import (
     closed_with,
     open_live,
     recv,
+    reply_audio,
     reply_text,
     say,
     send,
@@ -58,7 +59,8 @@ async def test_text_turn_frames_pass_byte_for_byte(chain):
     ws = await open_live(c.relay, key=CLIENT_KEY)
     await setup(ws)
     await say(ws, "hello through the relay")
-    assert reply_text(await until_turn_complete(ws)) == "You said: hello through the relay"
+    got = await until_turn_complete(ws)  # AUDIO, with its transcript (live_client.setup)
+    assert reply_text(got) == "You said: hello through the relay" and reply_audio(got)
     await send(ws, {"realtimeInput": {"text": "binary frame"}}, binary=True)
     raw = await ws.recv()
     assert isinstance(raw, bytes)  # upstream's binary frames stay binary
@@ -198,7 +200,9 @@ async def test_recording_observer_sees_relayed_sessions(chain, tmp_path):
     directions = [line["direction"] for line in lines]
     assert directions[0] == "open" and directions[-1] == "close"
     messages = [line.get("message") for line in lines]
-    assert {"setup": {"model": MODEL}} in messages and {"setupComplete": {}} in messages
+    # live_client.setup asks for the transcript of the (AUDIO) reply
+    assert {"setup": {"model": MODEL, "outputAudioTranscription": {}}} in messages
+    assert {"setupComplete": {}} in messages
     assert UPSTREAM_KEY not in path.read_text() and CLIENT_KEY not in path.read_text()
 
 
