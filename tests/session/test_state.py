@@ -503,3 +503,27 @@ def test_context_update_replaces_system_instruction_and_tools():
     assert isinstance(upd, ev.ContextUpdated)
     assert d.core.setup.system_instruction.text() == "new rules"
     assert d.core.setup.function_declarations() == []
+
+
+def test_initial_history_in_client_content_waits_for_its_turn_complete_and_answers_nothing():
+    """historyConfig.initialHistoryInClientContent: clientContent up to the first
+    turnComplete is history only, "will not trigger a model call and may end with model
+    content" (js-genai HistoryConfig); then turns are answered as usual."""
+    d = live(historyConfig={"initialHistoryInClientContent": True})
+    d.feed(user_text("my name is Ada", turn_complete=False))
+    d.feed({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "hi"}]},
+                                        {"role": "model", "parts": [{"text": "hello"}]},
+                                        {"role": "user", "parts": [{"text": "pending?"}]}],
+                              "turnComplete": True}})
+    assert d.events() == [] and d.core.turn is None  # no model call for the seed
+    assert [c.text() for c in d.core.history] == ["my name is Ada", "hi", "hello", "pending?"]
+    d.feed(user_text("what is my name"))
+    (ready,) = d.events()
+    assert ready.text() == "what is my name"
+
+
+def test_without_initial_history_a_seed_ending_in_a_user_turn_is_answered():
+    d = live()
+    d.feed(user_text("hi"))
+    (ready,) = d.events()
+    assert ready.text() == "hi"

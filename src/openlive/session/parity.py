@@ -101,6 +101,10 @@ RULES: tuple[tuple[str, str, str], ...] = (
      "test_a_declaration_without_behavior_follows_the_models_default"),
     ("clientContent without turnComplete waits for more", "doc:3.8-live; js-genai "
      "LiveSendClientContentParameters", "tests/session/test_state.py"),
+    ("historyConfig.initialHistoryInClientContent: clientContent up to the first "
+     "turnComplete is history only, no model call", "js-genai HistoryConfig reference",
+     "tests/session/test_state.py::"
+     "test_initial_history_in_client_content_waits_for_its_turn_complete_and_answers_nothing"),
     ("every setup field google-genai 3.6.1 serialises for the Developer API is accepted; "
      "additionalProperties and a non-integer topK are refused (1007)",
      "google-genai 3.6.1 converters; spec/protocol.md §3",
@@ -119,6 +123,9 @@ SILENT = (
     "why)",
     "gemini-3.8-live-extended-thinking's rules: 3.8-live's are assumed (spec:§0 names it only)",
     "the TEXT refusal of gemini-3.8-live: the native-audio models' 1007 is assumed",
+    "a 3.1 rule that clientContent after the first turn needs historyConfig: not found in "
+    "Google's 3.1 page (it says clientContent is supported for the whole session), so not "
+    "enforced",
 )
 
 

@@ -183,6 +183,9 @@ class SessionCore:
         self.unanswered: list[Content] = []  # user content since the model last spoke
         self.turn: ModelTurn | None = None
         self.queued_turn = False  # a user turn that waits (activityHandling NO_INTERRUPTION)
+        # historyConfig.initialHistoryInClientContent: clientContent is history only until
+        # the first turnComplete (no model call)
+        self.initial_history = False
         self.next_turn_id = 1
         self.calls = CallBook()
         self.handle: str | None = None  # the last resumption handle issued
@@ -390,6 +393,9 @@ class SessionCore:
             self._need = None
             restore_snapshot(self, snapshot)
             self.setup = self._locked(self.setup)  # type: ignore[arg-type]
+        else:
+            history = self.setup.history_config  # type: ignore[union-attr]
+            self.initial_history = bool(history and history.initial_history_in_client_content)
         self._need = None
         self.phase = Phase.LIVE
         self._send(setup_complete=SetupComplete())
@@ -413,6 +419,13 @@ class SessionCore:
                 self.unanswered.clear()
             else:
                 self.unanswered.append(turn)
+        if self.initial_history:
+            # "the server will wait and at first process client_content messages until
+            # turn_complete is true. This initial history will not trigger a model call and
+            # may end with model content" (js-genai HistoryConfig.initialHistoryInClientContent)
+            self.unanswered.clear()
+            self.initial_history = not content.turn_complete
+            return
         if content.turn_complete:
             self._user_turn_complete()
 
