@@ -29,6 +29,12 @@ _BIN = Path(sys.executable).with_name("openlive")
 OPENLIVE = [str(_BIN)] if _BIN.exists() else [sys.executable, "-m", "openlive.cli"]
 ENDPOINT = re.compile(r"Live endpoint: (wss?://[^/\s]+)(/\S+)")
 START_TIMEOUT = 20
+#: These tests are about the CLI (serving, signals, TLS, keys, console flags), not speech:
+#: with the local extra installed, `openlive serve`'s emulator answers a gemini model's AUDIO
+#: session in Piper speech and holds turnComplete while it would play, so they ask the
+#: emulator's own model for TEXT replies (gemini models refuse TEXT: session/models.py).
+TEXT_SETUP = {"model": "models/openlive-emulator",
+              "generationConfig": {"responseModalities": ["TEXT"]}}
 
 
 class Served:
@@ -107,7 +113,7 @@ async def one_turn(url: str, text: str, *, ssl_context: ssl.SSLContext | None = 
     async with asyncio.timeout(10):
         async with connect(url, ssl=ssl_context, additional_headers=headers,
                            open_timeout=5, close_timeout=2) as ws:
-            await setup(ws)
+            await setup(ws, **TEXT_SETUP, transcribe=False)
             await say(ws, text)
             return reply_text(await until_turn_complete(ws))
 
@@ -137,7 +143,7 @@ async def test_stop_closes_open_sessions_with_1001():
         await served.wait_ready()
         async with asyncio.timeout(15):
             ws = await connect(served.base + served.path, open_timeout=5)
-            await setup(ws)
+            await setup(ws, **TEXT_SETUP, transcribe=False)
             served.proc.send_signal(signal.SIGTERM)
             code, reason = await closed_with(ws)
             assert code == 1001 and reason == "server shutting down"
