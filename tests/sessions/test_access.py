@@ -131,9 +131,15 @@ async def test_python_sdk_session_resumption(serve, client_ssl) -> None:
     async def turn_and_handle(session: Any, text: str) -> tuple[str, str | None]:
         await session.send_client_content(turns=types.Content(
             role="user", parts=[types.Part(text=text)]))
-        reply, handle = "", None
-        async for msg in session.receive():
-            reply += msg.text or ""
+        reply, audio, handle = "", b"", None
+        async for msg in session.receive():  # AUDIO: the words are its transcript
+            content = msg.server_content
+            if content and content.output_transcription:
+                reply += content.output_transcription.text or ""
+            if content and content.model_turn:
+                audio += b"".join(p.inline_data.data for p in content.model_turn.parts
+                                  if p.inline_data and p.inline_data.data)
+        assert audio
         async for msg in session.receive():
             update = msg.session_resumption_update
             if update and update.resumable:
@@ -142,19 +148,21 @@ async def test_python_sdk_session_resumption(serve, client_ssl) -> None:
         return reply, handle
 
     async with asyncio.timeout(20):
-        config = types.LiveConnectConfig(response_modalities=["TEXT"],
+        # Live models answer in AUDIO only (issue 12): AUDIO with its transcript
+        config = types.LiveConnectConfig(response_modalities=["AUDIO"],
+                                         output_audio_transcription={},
                                          session_resumption=types.SessionResumptionConfig())
         async with client.aio.live.connect(model=MODEL_NAME, config=config) as session:
             reply, handle = await turn_and_handle(session, "first connection")
         assert reply == "You said: first connection" and handle
         config = types.LiveConnectConfig(
-            response_modalities=["TEXT"],
+            response_modalities=["AUDIO"], output_audio_transcription={},
             session_resumption=types.SessionResumptionConfig(handle=handle))
         async with client.aio.live.connect(model=MODEL_NAME, config=config) as session:
             reply, _ = await turn_and_handle(session, "second connection")
         assert reply == "You said: second connection"
         config = types.LiveConnectConfig(
-            response_modalities=["TEXT"],
+            response_modalities=["AUDIO"], output_audio_transcription={},
             session_resumption=types.SessionResumptionConfig(handle="stale-handle"))
         with pytest.raises(genai_errors.APIError) as info:
             async with client.aio.live.connect(model=MODEL_NAME, config=config):

@@ -35,6 +35,9 @@ NO_LIMITS = Limits.none()
 # a spent, expired or unknown token: the close of a caller without credentials
 REFUSED = (1008, errors.cut_reason(errors.UNREGISTERED_CALLER))
 JS_DIR = Path(__file__).resolve().parents[1] / "interop" / "js"
+# Live models answer in AUDIO only (issue 12): the SDK flows ask for AUDIO and read the
+# reply's words from its transcript, as Google documents
+AUDIO_OUT: dict[str, Any] = {"response_modalities": ["AUDIO"], "output_audio_transcription": {}}
 
 
 def iso(seconds_from_now: float) -> str:
@@ -191,35 +194,36 @@ async def test_python_sdk_auth_tokens_create_and_connect(serve, client_ssl) -> N
             uses=1, expire_time=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
             live_connect_constraints=types.LiveConnectConstraints(
                 model=MODEL_NAME,
-                config=types.LiveConnectConfig(response_modalities=["TEXT"],
-                                               session_resumption={})),
+                config=types.LiveConnectConfig(**AUDIO_OUT, session_resumption={})),
             lock_additional_fields=[]))
         assert token.name.startswith("auth_tokens/")
         ephemeral = genai.Client(api_key=token.name, http_options=opts)
         handle = None
-        async with ephemeral.aio.live.connect(model=MODEL_NAME,
-                                              config={"response_modalities": ["TEXT"]}) as s:
+        async with ephemeral.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT) as s:
             await s.send_client_content(turns=types.Content(
                 role="user", parts=[types.Part(text="token hello")]))
-            text = ""
+            text, audio = "", b""
             async for msg in s.receive():
-                text += msg.text or ""
+                content = msg.server_content
+                if content and content.output_transcription:
+                    text += content.output_transcription.text or ""
+                if content and content.model_turn:
+                    audio += b"".join(p.inline_data.data for p in content.model_turn.parts
+                                      if p.inline_data and p.inline_data.data)
             async for msg in s.receive():  # the update after turnComplete
                 if msg.session_resumption_update and msg.session_resumption_update.resumable:
                     handle = msg.session_resumption_update.new_handle
                     break
-            assert text == "You said: token hello"
+            assert text == "You said: token hello" and audio
         assert handle
         # resuming with the spent token works (no use spent)...
         async with ephemeral.aio.live.connect(
                 model=MODEL_NAME,
-                config={"response_modalities": ["TEXT"],
-                        "session_resumption": {"handle": handle}}) as s:
+                config={**AUDIO_OUT, "session_resumption": {"handle": handle}}) as s:
             assert s.setup_complete is not None
         # ...a new session does not: the single use is gone
         with pytest.raises(genai_errors.APIError) as info:
-            async with ephemeral.aio.live.connect(model=MODEL_NAME,
-                                                  config={"response_modalities": ["TEXT"]}):
+            async with ephemeral.aio.live.connect(model=MODEL_NAME, config=AUDIO_OUT):
                 pass
         assert info.value.code == 1008
 
@@ -227,26 +231,28 @@ async def test_python_sdk_auth_tokens_create_and_connect(serve, client_ssl) -> N
 JS_SCRIPT = r"""
 const [sdkPath, baseUrl, key, model] = process.argv.slice(2);
 const { GoogleGenAI, Modality } = await import(sdkPath);
+// Live models answer in AUDIO only: the reply's words are its transcript
+const AUDIO_OUT = { responseModalities: [Modality.AUDIO], outputAudioTranscription: {} };
 const step = (p, what) => Promise.race([p, new Promise((_, r) =>
   setTimeout(() => r(new Error('timed out: ' + what)), 5000))]);
 try {
   const ai = new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl, apiVersion: 'v1alpha' } });
   const token = await step(ai.authTokens.create({ config: {
     uses: 1, expireTime: new Date(Date.now() + 300000).toISOString(),
-    liveConnectConstraints: { model, config: { responseModalities: [Modality.TEXT] } } } }),
-    'create');
+    liveConnectConstraints: { model, config: AUDIO_OUT } } }), 'create');
   const eph = new GoogleGenAI({ apiKey: token.name,
                                 httpOptions: { baseUrl, apiVersion: 'v1alpha' } });
-  let text = '', done;
+  let text = '', audio = 0, done;
   const finished = new Promise((r) => { done = r; });
-  const session = await step(eph.live.connect({ model,
-    config: { responseModalities: [Modality.TEXT] },
-    callbacks: { onmessage: (m) => { text += m.text ?? '';
-                                     if (m.serverContent?.turnComplete) done(); } } }), 'connect');
+  const session = await step(eph.live.connect({ model, config: AUDIO_OUT,
+    callbacks: { onmessage: (m) => {
+      text += m.serverContent?.outputTranscription?.text ?? '';
+      for (const p of m.serverContent?.modelTurn?.parts ?? []) audio += p.inlineData ? 1 : 0;
+      if (m.serverContent?.turnComplete) done(); } } }), 'connect');
   session.sendClientContent({ turns: [{ role: 'user', parts: [{ text: 'js token' }] }] });
   await step(finished, 'turn');
   session.close();
-  console.log(JSON.stringify({ name: token.name, text }));
+  console.log(JSON.stringify({ name: token.name, text, audio }));
 } catch (e) { console.log(JSON.stringify({ error: String(e?.stack ?? e) })); process.exit(1); }
 """
 
@@ -268,4 +274,4 @@ async def test_js_sdk_auth_tokens_create_and_connect(serve, tmp_path) -> None:
     result = json.loads(out.decode().strip().splitlines()[-1])
     assert proc.returncode == 0, (result, err.decode())
     assert result["name"].startswith("auth_tokens/")
-    assert result["text"] == "You said: js token"
+    assert result["text"] == "You said: js token" and result["audio"] > 0
