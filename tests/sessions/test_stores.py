@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import Any
 
 import aiohttp
 import pytest
@@ -27,6 +28,16 @@ from live_client import (
 from openlive.wire import errors
 
 KEY = "store-key"
+# These tests are about the stores, not the replies: their sessions use openlive's own
+# emulator model, which still answers in TEXT (Google's Live models answer in AUDIO only,
+# issue 12), so that `openlive serve` does not load its speech models (the local extra) to
+# speak them, which takes seconds a process.
+EMULATOR = "models/openlive-emulator"
+
+
+async def text_setup(ws: Any, **fields: Any) -> list[dict]:
+    return await setup(ws, EMULATOR, transcribe=False,
+                       generationConfig={"responseModalities": ["TEXT"]}, **fields)
 
 
 async def mint(server: ServeProcess, body: dict) -> str:
@@ -43,7 +54,7 @@ async def test_sqlite_store_survives_a_restart(tmp_path) -> None:
     async with asyncio.timeout(40):
         async with ServeProcess(*args) as first:
             ws = await open_live(first, query=f"key={KEY}")
-            await setup(ws, sessionResumption={})
+            await text_setup(ws, sessionResumption={})
             msgs = await resumable_turn(ws, "before the restart")
             [handle] = handles(msgs)
             await ws.close()
@@ -61,19 +72,19 @@ async def test_sqlite_store_survives_a_restart(tmp_path) -> None:
         async with ServeProcess(*args) as second:
             assert second.port  # a new process, maybe a new port
             ws = await open_live(second, query=f"key={KEY}")
-            await setup(ws, sessionResumption={"handle": handle})
+            await text_setup(ws, sessionResumption={"handle": handle})
             msgs = await resumable_turn(ws, "after the restart")
             assert reply_text(msgs) == "You said: after the restart"
             usage = next(m for m in msgs if "usageMetadata" in m)["usageMetadata"]
             assert usage["promptTokenCount"] > 10  # the earlier turn is in the prompt
             await ws.close()
             ws = await open_live(second, constrained=True, query=f"access_token={token}")
-            await setup(ws)  # the token minted before the restart still works
+            await text_setup(ws)  # the token minted before the restart still works
             await ws.close()
             for _ in range(2):  # uses 0: unlimited
                 ws = await open_live(second, constrained=True,
                                      query=f"access_token={offline_token}")
-                await setup(ws)
+                await text_setup(ws)
                 await ws.close()
             ws = await open_live(second, query=f"key={KEY}")
             await send(ws, {"setup": {"model": MODEL,
@@ -90,14 +101,14 @@ async def test_redis_store_shared_by_two_server_processes(redis_url, tmp_path) -
         async with ServeProcess(*args) as a, ServeProcess(*args) as b:
             assert a.port != b.port
             ws = await open_live(a, query=f"key={KEY}")
-            [handle] = handles(await setup(ws, sessionResumption={}))
+            [handle] = handles(await text_setup(ws, sessionResumption={}))
             await send(ws, {"clientContent": {"turns": [{"role": "user", "parts": [
                 {"text": "weather in Oslo"}]}], "turnComplete": True}})
             call = (await until(ws, "toolCall"))[-1]["toolCall"]["functionCalls"][0]
             await ws.close()  # dropped on process a with the tool call pending
             await asyncio.sleep(0.3)
             ws = await open_live(b, query=f"key={KEY}")
-            await setup(ws, sessionResumption={"handle": handle})
+            await text_setup(ws, sessionResumption={"handle": handle})
             await send(ws, {"toolResponse": {"functionResponses": [
                 {"id": call["id"], "name": call["name"], "response": {"summary": "cold"}}]}})
             msgs = await until_handle(ws)
@@ -105,7 +116,7 @@ async def test_redis_store_shared_by_two_server_processes(redis_url, tmp_path) -
             await ws.close()
             token = await mint(a, {"uses": 1})
             ws = await open_live(b, constrained=True, query=f"access_token={token}")
-            await setup(ws)  # minted on a, spent on b...
+            await text_setup(ws)  # minted on a, spent on b...
             await ws.close()
             ws = await open_live(a, constrained=True, query=f"access_token={token}")
             await send(ws, {"setup": {"model": MODEL}})
