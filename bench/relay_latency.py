@@ -39,7 +39,11 @@ from pathlib import Path
 import aiohttp
 
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
+# openlive's own emulator model, which still answers in TEXT: Google's Live models answer
+# in AUDIO only (a TEXT setup is closed with 1007, issue 12), and the upstream would speak
+# an AUDIO reply with its speech models when the local extra is installed, timing the
+# synthesiser rather than the relay. The relay passes any model name upstream.
+MODEL = "models/openlive-emulator"
 UPSTREAM_KEY = "bench-upstream-key"
 CLIENT_KEY = "bench-client-key"
 KEY_ENV = "OPENLIVE_BENCH_UPSTREAM_KEY"
