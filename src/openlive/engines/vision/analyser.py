@@ -5,24 +5,29 @@ PP-OCRv6 small ONNX models), QR codes (OpenCV's detector), dominant colours (Pil
 people (mediapipe: faces, hands, a body pose). Models load once, on first use, from the
 wheels' own files after a SHA-256 check (:mod:`.models`). One :class:`FrameAnalyser` serves
 every session of a server: a lock runs one frame at a time, so on a small machine the
-analyser never takes more than ``threads`` cores; callers run :meth:`FrameAnalyser.analyse`
-off the event loop (``asyncio.to_thread``).
+analyser never takes more than ``threads`` cores. :meth:`FrameAnalyser.arun` runs its work
+on the analyser's own worker thread, so frames waiting for it never hold the event loop's
+default thread pool, which speech recognition and the LLM use.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
 import logging
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from .colours import dominant_colours
 from .description import Description, Found
 from .models import ocr_model_paths, people_model_dir
 
 log = logging.getLogger("openlive.vision")
+T = TypeVar("T")
 
 STAGES = ("ocr", "qr", "colours", "people")
 MIN_OCR_SCORE = 0.6
@@ -66,13 +71,25 @@ class FrameAnalyser:
         self.stages = tuple(s for s in STAGES if s in set(stages))
         self.threads = threads
         self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="openlive-vision")
+        self._queued = 0
         self._ocr: Any = None
         self._qr: Any = None
         self._people: Any = None
 
     @property
     def busy(self) -> bool:
-        return self._lock.locked()
+        """A frame is being analysed or waits for the analyser."""
+        return self._queued > 0 or self._lock.locked()
+
+    async def arun(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the analyser's worker thread."""
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, functools.partial(fn, *args, **kwargs))
+        finally:
+            self._queued -= 1
 
     def load(self) -> None:
         """Load (and verify) every stage's models now, not at the first frame."""

@@ -81,3 +81,20 @@ def build_vision(args: argparse.Namespace) -> Any:
     except ModelError as exc:
         raise EngineOptionError(str(exc)) from None
     return Vision(analyser=analyser)
+
+
+def vision_if_installed() -> Any:
+    """A :class:`~openlive.engines.vision.session.Vision` on the detectors when the vision
+    extra is installed (models load at the first frame), else None (logged)."""
+    from .models import INSTALL_HINT, missing_vision_packages
+
+    missing = missing_vision_packages()
+    if missing:
+        logging.getLogger("openlive.server").info(
+            "video frames are not looked at: %s not installed (%s)", ", ".join(missing),
+            INSTALL_HINT)
+        return None
+    from .analyser import FrameAnalyser
+    from .session import Vision
+
+    return Vision(analyser=FrameAnalyser())

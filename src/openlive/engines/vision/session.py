@@ -99,6 +99,18 @@ class SessionVision:
                 log.warning("the video frame could not be analysed", exc_info=True)
         return last
 
+    async def described(self) -> Description | None:
+        """The latest frame of the turn, always described (the emulator: a script's flow
+        must not depend on what the background happened to analyse). None: no video, or
+        the analyser failed (logged)."""
+        if self.vision.vlm is not None:
+            return await self.for_turn("")
+        try:
+            return await self.watcher.describe_for_turn()
+        except Exception:
+            log.warning("the video frame could not be analysed", exc_info=True)
+            return self.watcher.latest()
+
     async def note_for_turn(self, user_text: str) -> str | None:
         """:meth:`for_turn`, worded for the LLM's context (None: no video)."""
         desc = await self.for_turn(user_text)

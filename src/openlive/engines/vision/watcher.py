@@ -9,7 +9,7 @@
   demand** (a user turn that asks about what is seen): the last description if it is of that
   frame (or of an unchanged one), else an analysis now.
 
-All model work runs in worker threads (``asyncio.to_thread``).
+All model work runs on the analyser's worker thread (:meth:`FrameAnalyser.arun`).
 """
 
 from __future__ import annotations
@@ -164,14 +164,14 @@ class FrameWatcher:
         async with self._lock:  # one analysis per session at a time; a turn waits for it
             if frame.seq == self._last_seq and self._last is not None:
                 return self._last
-            sig = await asyncio.to_thread(_safe_signature, frame.jpeg)
+            sig = await self.analyser.arun(_safe_signature, frame.jpeg)
             if (self._last is not None and sig is not None
                     and not changed(sig, self._last_sig, self.change_threshold)):
                 # the same picture: the last description holds, for this newer frame
                 desc = dataclasses.replace(self._last, received_at=frame.received_at)
             else:
-                desc = await asyncio.to_thread(self.analyser.analyse, frame.jpeg,
-                                               received_at=frame.received_at, size=self.size)
+                desc = await self.analyser.arun(self.analyser.analyse, frame.jpeg,
+                                                received_at=frame.received_at, size=self.size)
                 self.analysed += 1
             self._last, self._last_seq, self._last_sig = desc, frame.seq, sig
             return desc
