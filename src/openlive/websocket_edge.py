@@ -17,6 +17,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from .session.admission import Gate
+from .session.resumption import store_unavailable
+from .store.base import StoreError
 from .wire.errors import cut_reason
 from .wire.setup import Setup
 
@@ -94,6 +96,9 @@ async def admit_first_frame(gate: Gate, frame: str | bytes, store: Any) -> Setup
         return None
     setup = gate.setup_of(frame)
     if gate.token_use_needed(setup):
-        spent = await store.spend_token(*gate.spend_args())
+        try:
+            spent = await store.spend_token(*gate.spend_args())
+        except StoreError:  # the store is down: Google's 1011 unavailable, not a traceback
+            raise store_unavailable() from None
         gate.token_spent(spent, time.time())
     return setup
