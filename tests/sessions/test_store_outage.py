@@ -136,3 +136,25 @@ async def test_a_paused_store_gives_1011_within_the_time_limit(own_redis) -> Non
             ws = await open_live(server)
             assert len(handles(await setup(ws, sessionResumption={}))) == 1
             await ws.close()
+
+
+async def test_the_relay_and_replay_admission_with_the_store_down(own_redis) -> None:
+    """The relay and the replay spend a token use through websocket_edge.admit_first_frame:
+    with the store down that is the same 1011 unavailable close, not a traceback."""
+    import json
+
+    from openlive.session.admission import Gate
+    from openlive.websocket_edge import admit_first_frame
+    from openlive.wire.errors import LiveError
+
+    store = open_store(own_redis.url, timeout=0.5)
+    await store.open()
+    try:
+        own_redis.stop()
+        gate = Gate(token={"name": "auth_tokens/t", "uses": 1, "setup": None,
+                           "field_mask": None})
+        with pytest.raises(LiveError) as info:
+            await admit_first_frame(gate, json.dumps({"setup": {"model": MODEL}}), store)
+        assert (info.value.code, info.value.reason) == (1011, errors.UNAVAILABLE)
+    finally:
+        await store.aclose()
