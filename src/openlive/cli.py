@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 
 from . import __version__
 from .defaults import DEFAULT_PORT
 
 __all__ = ["DEFAULT_PORT", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line (and exit status 2), not the whole usage text."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from .server import cli as serve_cli
     from .server import token_cli
 
-    parser = argparse.ArgumentParser(prog="openlive", description=__doc__)
+    parser = _Parser(prog="openlive", description=__doc__)
     parser.add_argument("--version", action="version", version=f"openlive {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve_cli.add_parser(sub)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import ssl
 import sys
 import threading
@@ -28,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
     """Run chat, talk or mic; the process exit status."""
     runner = {"chat": _chat, "talk": _talk, "mic": _mic}[args.command]
     out = Output(args)
+    problem = _usage_problem(args)
+    if problem:  # a user error: one line and exit 2, never a traceback
+        print(f"openlive: {problem}", file=sys.stderr)
+        return 2
     try:
         return asyncio.run(runner(args, out))
     except KeyboardInterrupt:
@@ -35,6 +40,20 @@ def run(args: argparse.Namespace) -> int:
     except LiveConnectError as exc:
         out.status(str(exc))
         return 1
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options before anything connects (None: nothing)."""
+    from ..wire.endpoints import live_url
+
+    try:
+        live_url(args.url)
+    except ValueError as exc:
+        return f"--url: {exc}"
+    ca_file = getattr(args, "ca_file", None)
+    if ca_file and not os.path.isfile(ca_file):
+        return f"--ca-file: no such file: {ca_file}"
+    return None
 
 
 # --------------------------------------------------------------------------- output

@@ -9,9 +9,11 @@ import argparse
 import asyncio
 import logging
 import os
+import ssl
 import sys
 
 from .. import __version__
+from .. import cli_types as ct
 from ..defaults import DEFAULT_PORT
 from ..engines.options import (
     EngineOptionError,
@@ -26,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Serve the Gemini Live API (BidiGenerateContent) on one port.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    p.add_argument("--port", type=ct.port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     p.add_argument("--api-key", action="append", default=[], metavar="KEY",
                    help="accept this API key (repeatable); also $OPENLIVE_API_KEYS "
                         "(comma-separated). With none, the server is open.")
@@ -41,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="refuse permessage-deflate (saves CPU with many sessions)")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"])
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=ct.positive, default=1, metavar="N",
                    help="server processes sharing the port (SO_REUSEPORT, Linux; default 1). "
                         "Needs a shared --store (sqlite:PATH or redis://…) so that any "
                         "process can resume a session or spend a token")
@@ -95,32 +97,46 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="memory|sqlite:PATH|redis://HOST:PORT/DB",
                    help="where resumable sessions and ephemeral tokens live (default memory; "
                         "also $OPENLIVE_STORE)")
-    g.add_argument("--session-ttl", type=float, default=lm.HANDLE_TTL, metavar="SECONDS",
+    g.add_argument("--session-ttl", type=ct.seconds, default=lm.HANDLE_TTL, metavar="SECONDS",
                    help="how long a resumption handle stays valid after the session ends "
                         "(default 7200 = 2 h)")
-    g.add_argument("--connection-lifetime", type=float, default=lm.CONNECTION_LIFETIME,
+    g.add_argument("--connection-lifetime", type=ct.seconds, default=lm.CONNECTION_LIFETIME,
                    metavar="SECONDS", help="close each connection after this long "
                                           "(default 600; 0 = never)")
-    g.add_argument("--setup-timeout", type=float, default=lm.SETUP_TIMEOUT, metavar="SECONDS",
+    g.add_argument("--setup-timeout", type=ct.seconds, default=lm.SETUP_TIMEOUT, metavar="SECONDS",
                    help="close a connection that sends no setup this long after it opens "
                         "(default 30; 0 = never)")
-    g.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS",
+    g.add_argument("--handshake-timeout", type=ct.seconds, default=10.0, metavar="SECONDS",
                    help="close a connection whose request head (or REST body) has not "
                         "arrived this long after it opens, or after its last request "
                         "(default 10; 0 = about an hour; docs/security.md)")
-    g.add_argument("--go-away-before", type=float, default=lm.GO_AWAY_BEFORE, metavar="SECONDS",
+    g.add_argument("--max-connections", default="auto", metavar="N|auto",
+                   help="open TCP connections at once; past it HTTP gets 503 and a Live "
+                        "WebSocket a 1011 close (default auto: 80%% of the file-descriptor "
+                        "limit, raised to its hard limit at start, less 64; 0 = no cap)")
+    g.add_argument("--max-connections-per-ip", type=ct.count, default=0, metavar="N",
+                   help="open TCP connections per client address (default 0 = no cap; "
+                        "leave it off behind a reverse proxy, where all share one address)")
+    g.add_argument("--max-sessions", type=ct.count, default=0, metavar="N",
+                   help="Live sessions at once; past it new ones are closed with 1011 "
+                        "'The service is currently unavailable.' (default 0 = no cap)")
+    g.add_argument("--max-loop-lag", type=ct.seconds, default=0.5, metavar="SECONDS",
+                   help="refuse new sessions (1011) and REST requests (503) while the event "
+                        "loop is this late on each of its last 3 probes (default 0.5; 0 = off)")
+    g.add_argument("--go-away-before", type=ct.seconds, default=lm.GO_AWAY_BEFORE,
+                   metavar="SECONDS",
                    help="send goAway this long before a connection or session ends (default 60)")
-    g.add_argument("--session-limit-audio", type=float, default=lm.SESSION_LIMIT_AUDIO,
+    g.add_argument("--session-limit-audio", type=ct.seconds, default=lm.SESSION_LIMIT_AUDIO,
                    metavar="SECONDS", help="audio-only session duration without "
                                           "contextWindowCompression (default 900; 0 = none)")
-    g.add_argument("--session-limit-video", type=float, default=lm.SESSION_LIMIT_VIDEO,
+    g.add_argument("--session-limit-video", type=ct.seconds, default=lm.SESSION_LIMIT_VIDEO,
                    metavar="SECONDS", help="audio+video session duration without "
                                           "contextWindowCompression (default 120; 0 = none)")
     g.add_argument("--keys-file", metavar="FILE",
                    help="API keys, one a line (# comments); also $OPENLIVE_KEYS_FILE")
-    g.add_argument("--max-sessions-per-key", type=int, default=0, metavar="N",
+    g.add_argument("--max-sessions-per-key", type=ct.count, default=0, metavar="N",
                    help="concurrent sessions per API key (default 0 = unlimited)")
-    g.add_argument("--max-starts-per-minute", type=int, default=0, metavar="N",
+    g.add_argument("--max-starts-per-minute", type=ct.count, default=0, metavar="N",
                    help="session starts per API key per minute (default 0 = unlimited)")
     g.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="browser Origin allowed to connect (repeatable; default: any)")
@@ -128,6 +144,15 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
                    help="accept what each model refuses on Google's service (TEXT replies on "
                         "AUDIO-only models, fields a model removed): for apps mid-migration; "
                         "off by default (docs/fidelity.md)")
+
+
+def _max_connections(parser: argparse.ArgumentParser, value: str) -> int | str | None:
+    if value == "auto":
+        return value
+    try:
+        return int(value) or None
+    except ValueError:
+        parser.error("--max-connections takes a number or 'auto'")
 
 
 def read_keys_file(path: str) -> list[str]:
@@ -188,18 +213,24 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                     setup_timeout=args.setup_timeout or None)
     if args.tls_cert and not args.tls_key:
         parser.error("--tls-cert needs --tls-key")
+    ssl_ctx, cert = None, None
+    try:  # before the engine loads its models: a bad file is a one-line error at once
+        if args.tls_self_signed:
+            cert, key, created = ensure_self_signed(args.tls_self_signed)
+            log.info("%s self-signed certificate %s", "created" if created else "reusing", cert)
+            ssl_ctx = server_context(cert, key)
+        elif args.tls_cert:
+            ssl_ctx = server_context(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        where = args.tls_self_signed or f"{args.tls_cert} / {args.tls_key}"
+        print(f"openlive: cannot use the TLS certificate and key ({where}): "
+              f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
     try:
         engine = build_engine(args)
     except EngineOptionError as exc:
         print(f"openlive: {exc}", file=sys.stderr)
         return 2
-    ssl_ctx, cert = None, None
-    if args.tls_self_signed:
-        cert, key, created = ensure_self_signed(args.tls_self_signed)
-        log.info("%s self-signed certificate %s", "created" if created else "reusing", cert)
-        ssl_ctx = server_context(cert, key)
-    elif args.tls_cert:
-        ssl_ctx = server_context(args.tls_cert, args.tls_key)
     config = ServerConfig(api_keys=keys, binary_frames=not args.text_frames,
                           compression=not args.no_compression, store=store, limits=limits,
                           max_sessions_per_key=args.max_sessions_per_key or None,
@@ -222,6 +253,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
     if args.workers > 1 and (args.port == 0 or store.name.startswith("memory")):
         parser.error("--workers N needs a fixed --port and a shared store "
                      "(--store sqlite:PATH or --store redis://HOST:PORT/DB)")
+    from .connection_caps import raise_fd_limit
+    before, now, hard = raise_fd_limit()
+    log.info("file descriptors: soft limit %d%s (hard %s)", now,
+             f", raised from {before}" if now != before else "",
+             "unlimited" if hard < 0 else hard)
     children = _spawn_workers(args, argv)
 
     async def run() -> None:

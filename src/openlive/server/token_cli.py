@@ -20,11 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                     "(--store sqlite:PATH | redis://…) that servers share.")
     c.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}",
                    help="server base URL (default http://127.0.0.1:8080)")
-    c.add_argument("--api-key", default=os.environ.get("GEMINI_API_KEY"),
-                   help="API key authorising the request (default $GEMINI_API_KEY)")
+    # not $GEMINI_API_KEY: on a relay host that is the upstream Google key, not openlive's
+    c.add_argument("--api-key", default=os.environ.get("OPENLIVE_API_KEY"),
+                   help="the openlive server's API key authorising the request "
+                        "(default $OPENLIVE_API_KEY)")
     c.add_argument("--store", metavar="sqlite:PATH|redis://…",
                    help="write into this store instead of calling a server")
-    c.add_argument("--cafile", metavar="PEM", help="trust this certificate for https:// URLs")
+    c.add_argument("--ca-file", "--cafile", dest="ca_file", metavar="PEM",
+                   help="trust this certificate for https:// URLs (as chat's --ca-file)")
     c.add_argument("--uses", type=int, default=1, help="sessions it may start (0 = unlimited)")
     c.add_argument("--expire", type=float, default=1800.0, metavar="SECONDS",
                    help="token lifetime (default 1800)")
@@ -100,7 +103,7 @@ async def _token_from_server(args: argparse.Namespace, body: dict) -> dict | str
     headers = {"Content-Type": "application/json"}
     if args.api_key:
         headers["x-goog-api-key"] = args.api_key
-    ctx = ssl.create_default_context(cafile=args.cafile) if args.cafile else None
+    ctx = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
     try:
         async with aiohttp.ClientSession() as http:
             async with http.post(url, data=json.dumps(body), headers=headers,
