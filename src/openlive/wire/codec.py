@@ -32,13 +32,63 @@ _TYPE_LABELS = {
 }
 
 
+# The size of one client message. Google documents no limit on a Live message's size or
+# shape (the Live API pages, the WebSockets API reference and spec/protocol.md §5 are
+# silent); openlive's own limits, past which the session closes with 1009, the WebSocket
+# code for "a message that is too big for it to process" (RFC 6455 §7.4.1):
+# - 16 MiB a frame (the server's max_msg_size, MAX_CLIENT_MESSAGE in server/app.py);
+# - MAX_PARTS parts and MAX_OBJECTS JSON objects in one message. Validating a part costs
+#   about 5-15 µs on the event loop, so the 1M parts that fit in 15 MiB blocked every
+#   session for 10-16 s; 10,000 parts (a long conversation's history) cost 50-150 ms.
+MAX_PARTS = 10_000
+MAX_OBJECTS = 100_000
+_SHAPE_CHECK_BYTES = 64 * 1024  # a smaller frame cannot hold MAX_PARTS parts
+
+
+class _TooMany(Exception):
+    pass
+
+
+def check_message_shape(frame: str) -> None:
+    """Refuse a frame holding more than MAX_PARTS parts or MAX_OBJECTS objects, before the
+    schema builds them: a cheap count of ``{`` clears almost every frame; a frame with more
+    braces is scanned by the C JSON parser, which stops at the first count past its limit
+    (the 1M-part frame: after 100,000 objects). Parts are the items of every ``parts``
+    list (the key is the same in camelCase and snake_case)."""
+    if len(frame) <= _SHAPE_CHECK_BYTES or frame.count("{") <= MAX_PARTS:
+        return
+    objects = parts = 0
+
+    def count(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal objects, parts
+        objects += 1
+        if objects > MAX_OBJECTS:
+            raise _TooMany(f"more than {MAX_OBJECTS} JSON objects")
+        for key, value in pairs:
+            if key == "parts" and type(value) is list:
+                parts += len(value)
+                if parts > MAX_PARTS:
+                    raise _TooMany(f"more than {MAX_PARTS} parts")
+        return dict(pairs)
+
+    try:
+        json.loads(frame, object_pairs_hook=count)
+    except _TooMany as exc:
+        raise LiveError(1009, f"openlive: one message holds {exc}: send less at a "
+                              "time") from None
+    except (ValueError, RecursionError):
+        return  # not JSON, or too deep: the schema's parser says so in Google's words
+
+
 def parse_client_frame(frame: str | bytes) -> ClientMessage:
-    """Parse one client frame (text or binary), or raise LiveError(1007, Google's reason)."""
+    """Parse one client frame (text or binary), or raise LiveError(1007, Google's reason);
+    1009 for a message past openlive's size limits (:func:`check_message_shape`)."""
     if isinstance(frame, bytes | bytearray):
         try:
             frame = bytes(frame).decode("utf-8")
         except UnicodeDecodeError:
             raise LiveError(1007, INVALID_JSON + "Unexpected token.") from None
+    check_message_shape(frame)
     if "NaN" in frame or "Infinity" in frame:
         _refuse_non_finite_tokens(frame)
     try:
