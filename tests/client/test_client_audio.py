@@ -8,6 +8,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 from client_listener import ListenerConnection
 
 from openlive.client import audio, connect
@@ -72,7 +73,7 @@ def test_write_wav_and_helpers(tmp_path: Path) -> None:
 
 def test_bad_files_give_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.wav").write_bytes(b"not a wav")
-    for path, words in ((tmp_path / "bad.wav", "not a PCM WAV"),
+    for path, words in ((tmp_path / "bad.wav", "not an audio file this reader knows"),
                         (tmp_path / "missing.wav", "no such file")):
         try:
             audio.read_wav(path)
@@ -136,3 +137,23 @@ def test_float_and_extensible_wav(tmp_path: Path) -> None:
         pcm = audio.load_input_audio(path)
         assert abs(len(pcm) - 16000) <= 4
         assert abs(dominant_hz(pcm, 16000) - 500) < 5
+
+
+
+@pytest.mark.parametrize("fmt,subtype,suffix", [
+    ("FLAC", "PCM_16", "flac"), ("OGG", "VORBIS", "ogg"), ("MP3", "MPEG_LAYER_III", "mp3"),
+])
+def test_flac_ogg_and_mp3_are_read_as_wav_is(tmp_path: Path, fmt, subtype, suffix) -> None:
+    """`openlive talk r.flac` said "not a PCM WAV file": files go through libsndfile."""
+    import soundfile
+
+    rate = 44100
+    t = np.arange(rate) / rate
+    stereo = np.stack([0.5 * np.sin(2 * np.pi * 440 * t)] * 2, axis=1).astype(np.float32)
+    path = tmp_path / f"speech.{suffix}"
+    soundfile.write(str(path), stereo, rate, format=fmt, subtype=subtype)
+    samples, got_rate = audio.read_audio(path)
+    assert got_rate == rate and samples.shape[1] == 2
+    pcm = audio.load_input_audio(path)
+    assert abs(len(pcm) - 32000) <= 1200  # ~1 s (MP3 pads its frames)
+    assert abs(dominant_hz(pcm, 16000) - 440) < 5

@@ -1,4 +1,5 @@
-"""Audio for the Live API: WAV files in and out, resampling (soxr) and PCM16 helpers.
+"""Audio for the Live API: audio files in (WAV, FLAC, OGG, MP3), WAV out, resampling (soxr)
+and PCM16 helpers.
 
 The Live API takes raw 16-bit little-endian mono PCM, natively at 16 kHz
 (``audio/pcm;rate=16000``), and answers with 24 kHz PCM (``audio/pcm;rate=24000``).
@@ -30,61 +31,27 @@ def mime_rate(mime_type: str | None, default: int = OUTPUT_RATE) -> int:
     return pcm_rate_or_none(mime_type, default=default) or default
 
 
-def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """A WAV file as float32 samples in [-1, 1], shape (frames, channels), and its rate.
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """An audio file as float32 samples in [-1, 1], shape (frames, channels), and its rate:
+    WAV of any kind (integer or float PCM, WAVE_FORMAT_EXTENSIBLE), FLAC, OGG/Vorbis/Opus,
+    MP3 — whatever libsndfile reads (the ``soundfile`` wheel bundles it)."""
+    import soundfile
 
-    Integer PCM (8/16/24/32-bit) and 32/64-bit float, plain or WAVE_FORMAT_EXTENSIBLE."""
     try:
-        with wave.open(str(path), "rb") as w:
-            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
-            raw = w.readframes(w.getnframes())
+        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except FileNotFoundError:
         raise AudioError(f"{path}: no such file") from None
-    except (wave.Error, EOFError) as exc:
-        # the stdlib reads only integer PCM (and no EXTENSIBLE header before Python 3.12)
-        return _read_riff(Path(path), exc)
-    return pcm_to_float(raw, width).reshape(-1, channels), rate
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
+        if not Path(path).exists():
+            raise AudioError(f"{path}: no such file") from None
+        raise AudioError(f"{path}: not an audio file this reader knows (WAV, FLAC, OGG, MP3): "
+                         f"{exc}") from None
+    if samples.shape[1] < 1 or rate < 1:
+        raise AudioError(f"{path}: no audio in it")
+    return samples, int(rate)
 
 
-_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
-
-
-def _read_riff(path: Path, cause: Exception) -> tuple[np.ndarray, int]:
-    data = path.read_bytes()
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise AudioError(f"{path}: not a PCM WAV file ({cause})")
-    fmt: bytes | None = None
-    body: bytes | None = None
-    pos = 12
-    while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
-        chunk = data[pos + 8:pos + 8 + size]
-        if cid == b"fmt ":
-            fmt = chunk
-        elif cid == b"data":
-            body = chunk
-        pos += 8 + size + (size & 1)
-    if fmt is None or body is None or len(fmt) < 16:
-        raise AudioError(f"{path}: WAV file without fmt or data chunk")
-    tag = int.from_bytes(fmt[0:2], "little")
-    channels = int.from_bytes(fmt[2:4], "little")
-    rate = int.from_bytes(fmt[4:8], "little")
-    bits = int.from_bytes(fmt[14:16], "little")
-    if tag == _EXTENSIBLE and len(fmt) >= 26:
-        tag = int.from_bytes(fmt[24:26], "little")  # first two bytes of the SubFormat GUID
-    if channels < 1 or rate < 1:
-        raise AudioError(f"{path}: bad WAV header ({channels} channels, {rate} Hz)")
-    if tag == _FLOAT and bits in (32, 64):
-        samples = np.frombuffer(body[:len(body) - len(body) % (bits // 8)],
-                                dtype="<f4" if bits == 32 else "<f8").astype(np.float32)
-    elif tag == _PCM and bits in (8, 16, 24, 32):
-        width = bits // 8
-        samples = pcm_to_float(body[:len(body) - len(body) % width], width)
-    else:
-        raise AudioError(f"{path}: unsupported WAV encoding (format {tag}, {bits} bits); "
-                         "convert it to PCM, e.g. ffmpeg -i IN -c:a pcm_s16le OUT.wav")
-    frames = len(samples) // channels
-    return samples[:frames * channels].reshape(frames, channels), rate
+read_wav = read_audio  # the name before FLAC, OGG and MP3 were read too
 
 
 def pcm_to_float(raw: bytes, width: int = 2) -> np.ndarray:
@@ -138,8 +105,9 @@ def pcm16_to_input(pcm: bytes, rate: int, channels: int = 1) -> bytes:
 
 
 def load_input_audio(path: str | Path) -> bytes:
-    """A WAV file of any rate and channel count as 16 kHz mono PCM16."""
-    samples, rate = read_wav(path)
+    """An audio file (see :func:`read_audio`) of any rate and channel count as 16 kHz mono
+    PCM16."""
+    samples, rate = read_audio(path)
     return to_input_pcm(samples, rate)
 
 

@@ -34,11 +34,13 @@ def add_client_parsers(sub: argparse._SubParsersAction) -> None:
     chat.add_argument("--system", metavar="TEXT", help="system instruction")
 
     talk = sub.add_parser("talk", help="stream a speech file, print transcripts, save the reply",
-                          description="Streams INPUT.wav (any rate, any channels) at real-time "
+                          description="Streams INPUT (WAV, FLAC, OGG or MP3; any rate, any "
+                                      "channels) at real-time "
                                       "pace as 16 kHz mono PCM, prints input and output "
                                       "transcripts and per-turn latency, and exits once the "
                                       "reply is complete.")
-    talk.add_argument("input", metavar="INPUT.wav", help="speech to send (PCM WAV)")
+    talk.add_argument("input", metavar="INPUT",
+                      help="speech to send: WAV, FLAC, OGG or MP3, any rate and channels")
     _common(talk)
     talk.add_argument("--save", metavar="WAV", help="save the reply audio to this WAV file")
     talk.add_argument("--fast", action="store_true",

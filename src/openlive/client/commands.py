@@ -291,7 +291,7 @@ class TurnClock:
 
 async def _talk(args: argparse.Namespace, out: Output) -> int:
     try:
-        samples, in_rate = audio.read_wav(args.input)
+        samples, in_rate = audio.read_audio(args.input)
     except audio.AudioError as exc:
         out.status(str(exc))
         return 2
