@@ -23,14 +23,14 @@ APP = """
     from openlive.recording import Recorder
 
     RECORDINGS = Path(__file__).parent / "recordings"
-    MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+    MODEL = "openlive-emulator"  # openlive's own model: TEXT replies (mechanics)
 
 
-    async def ask(server, text):
+    async def ask(server, text, model=MODEL, timeout=10):
         client = server.genai_client()
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(timeout):
             async with client.aio.live.connect(
-                    model=MODEL, config={"response_modalities": ["TEXT"]}) as session:
+                    model=model, config={"response_modalities": ["TEXT"]}) as session:
                 await session.send_realtime_input(text=text)
                 return "".join([m.text or "" async for m in session.receive()])
 """
@@ -102,7 +102,8 @@ def test_the_local_engine_loads_once_and_is_shared(pytester: pytest.Pytester) ->
     async def test_local(live_server, n):
         SEEN.append(live_server.engine)
         assert live_server.engine.name == "local"
-        assert await ask(live_server, "Say hello.")  # the local LLM answers something
+        # the local LLM answers something (generous: a busy 2-core CI machine)
+        assert await ask(live_server, "Say hello.", "openlive-local", timeout=120)
         assert all(engine is SEEN[0] for engine in SEEN)  # one engine: models load once
     """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)

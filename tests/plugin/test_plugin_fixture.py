@@ -14,10 +14,13 @@ import pytest
 import websockets
 from google.genai import errors, types
 
-from live_client import MODEL, MODEL_NAME
 from openlive.engines.emulator import EmulatorEngine
 from openlive.testing import LiveTestServer, running_live_server, start_live_server
 
+# openlive's own model, where TEXT replies stay allowed: these tests are about mechanics,
+# not Google fidelity (gemini Live models answer in AUDIO only)
+MODEL_NAME = "openlive-emulator"
+MODEL = "models/" + MODEL_NAME
 TEXT = {"response_modalities": ["TEXT"]}
 TIMEOUT = 10
 
@@ -113,7 +116,7 @@ async def test_messages_are_normalised_and_bad_frames_kept(live_server):
                 "generation_config": {"temperature": 0.5}}}))
             await ws.recv()
             await ws.send(json.dumps({"realtime_input": {"audio": {
-                "mime_type": "audio/pcm;rate=16000", "data": "AA-_"}}}))  # URL-safe base64
+                "mime_type": "audio/pcm;rate=16000", "data": "AA-_AA-_"}}}))  # URL-safe base64
             await ws.send("{not json")
             with pytest.raises(websockets.ConnectionClosed):
                 while True:
@@ -122,7 +125,7 @@ async def test_messages_are_normalised_and_bad_frames_kept(live_server):
     assert session.client == [
         {"setup": {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
                    "generationConfig": {"temperature": 0.5}}},
-        {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": "AA+/"}}},
+        {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": "AA+/AA+/"}}},
         {"invalid": "{not json"},
     ]
     assert session.close_code == 1007
