@@ -343,6 +343,10 @@ class _EngineInput:
     async def user_speech(self, text: str) -> None:
         await self._conn._after(lambda: self._conn.core.user_speech(text))
 
+    async def close(self, code: int, reason: str) -> None:
+        """The engine cannot go on (e.g. a model back end failed): the session ends."""
+        await self._conn._end(code, reason)
+
 
 class _EngineTurn:
     """The engine's handle on one model turn (engines.base.Turn)."""

@@ -49,7 +49,14 @@ def build_app(live: LiveServer) -> web.Application:
         add_console_routes(app, store=live.store, open_server=live.keys.open,
                            tokens=live.config.console_tokens, models=live.catalog.listed)
 
-    return live.make_app(routes=[console] if live.config.console else [])
+    def model_server(app: web.Application) -> None:  # the local engine's models, over HTTP
+        from .openai_routes import add_openai_routes
+        add_openai_routes(app, live.engine, live.keys, google=live.handle)
+
+    routes = [console] if live.config.console else []
+    if live.engine.name == "local":
+        routes.append(model_server)
+    return live.make_app(routes=routes)
 
 
 async def start_server(engine: Engine, config: ServerConfig | None = None, *,

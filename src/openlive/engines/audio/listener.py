@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,8 @@ class Listener:
         self.setup = setup
         self.models = models
         self.inputs = inputs
+        # ends the session when a remote recognizer fails (set by the engine, if it can)
+        self.close_session: Callable[[int, str], Awaitable[None]] | None = None
         self.automatic = setup.automatic_vad_enabled()
         self.transcribe_input = setup.input_audio_transcription is not None
         cfg = setup.realtime_input_config
@@ -260,9 +263,8 @@ class Listener:
             raise
         except BackendError as exc:  # a remote recognizer failed: the session ends
             log.error("%s; closing the session (1011)", exc)
-            close = getattr(self.inputs, "close", None)
-            if close is not None:
-                await close(1011, errors.UNAVAILABLE)
+            if self.close_session is not None:
+                await self.close_session(1011, errors.UNAVAILABLE)
         except Exception:
             stage_metrics.backend_error("asr")
             log.exception("speech recognition failed")

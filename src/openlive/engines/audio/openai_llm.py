@@ -32,6 +32,7 @@ import aiohttp
 
 from . import stage_metrics
 from .llm import ToolChoice, Usage, parse_tool_choice, tool_choice_schema, tool_messages
+from .remote_backend import BackendError
 
 __all__ = ["LLMEndpointError", "OpenAILLM"]
 
@@ -40,8 +41,11 @@ log = logging.getLogger("openlive.llm")
 TOOL_MODES = ("schema", "native")
 
 
-class LLMEndpointError(RuntimeError):
+class LLMEndpointError(BackendError):
     """The HTTP endpoint failed or cannot be reached (the message names the URL)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("llm", message)
 
 
 class OpenAILLM:

@@ -32,16 +32,19 @@ class VoiceModels:
     _shared_lock = threading.Lock()
 
     def __init__(self, *, asr_threads: int = 2, whisper_model: str | None = None,
-                 piper_voice: str | None = None, piper_config: str | None = None) -> None:
+                 piper_voice: str | None = None, piper_config: str | None = None,
+                 transcriber: Any = None, synthesizer: Any = None) -> None:
         """Model paths default to the shipped models (or ``$OPENLIVE_WHISPER_MODEL``,
-        ``$OPENLIVE_PIPER_VOICE``; see :mod:`openlive.engines.audio.models`)."""
+        ``$OPENLIVE_PIPER_VOICE``; see :mod:`openlive.engines.audio.models`).
+        ``transcriber``/``synthesizer``: a ready stage instead of Whisper/Piper (e.g. the
+        HTTP back ends of :mod:`openlive.engines.audio.remote_speech`)."""
         self.asr_threads = asr_threads
         self.whisper_model = whisper_model
         self.piper_voice = piper_voice
         self.piper_config = piper_config
         self._lock = threading.Lock()
-        self._transcriber: Any = None
-        self._synthesizer: Any = None
+        self._transcriber: Any = transcriber
+        self._synthesizer: Any = synthesizer
         self._preload: threading.Thread | None = None
         self._asr_running = 0  # recognitions in progress, all sessions
 

@@ -11,14 +11,17 @@ its ``usageMetadata`` (:mod:`.usage`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any
 
 from ...session import events as ev
+from ...wire import errors
 from ...wire.setup import Setup
 from ..audio import stage_metrics
 from ..audio.listener import Listener
+from ..audio.remote_backend import BackendError
 from ..audio.speaking import SpeakingTurn
 from ..audio.voice_models import VoiceModels
 from ..base import Engine, EngineSession, SessionInput, Turn
@@ -26,6 +29,8 @@ from ..vision.session import SessionVision, SpeechHook, Vision
 from .prompt import chat_messages, sampling
 from .tools import use_tools
 from .usage import usage_metadata
+
+log = logging.getLogger("openlive.engine")
 
 
 class LocalEngine(Engine):
@@ -88,6 +93,7 @@ class LocalSession(EngineSession):
             self.vision = engine.vision.open(setup, model, cpu_free=lambda: not self.responding)
 
     def attach(self, inputs: SessionInput) -> None:
+        self.listener.close_session = getattr(inputs, "close", None)  # (server/connection.py)
         self.listener.inputs = SpeechHook(inputs, self.vision) if self.vision else inputs
 
     def on_event(self, event: object) -> None:
@@ -106,6 +112,9 @@ class LocalSession(EngineSession):
         self.responding = True
         try:
             await self._respond(turn)
+        except BackendError as exc:  # a remote stage failed mid-turn: the session ends
+            log.error("%s; closing the session (1011)", exc)
+            await turn.close(1011, errors.UNAVAILABLE)
         finally:
             self.responding = False
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..options import EngineOptionError
 from ..vision.options import add_vision_arguments, build_vision
+from .remote_options import add_remote_arguments, build_remote_speech, check_remote_arguments
 
 HELP = ("VAD, speech recognition, LLM and speech synthesis on local models "
         "(needs pip install 'openlive[local]')")
@@ -52,6 +53,7 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--piper-config", metavar="JSON",
                    help="the Piper voice's .onnx.json (default: beside --piper-voice)")
     add_vision_arguments(g)  # --vision, --vlm-url… (docs/vision.md)
+    add_remote_arguments(g)  # --asr-url, --tts-url… (docs/deploy.md)
 
 
 def _checked(args: argparse.Namespace) -> None:
@@ -71,6 +73,7 @@ def _checked(args: argparse.Namespace) -> None:
                                     "model directory holds model.bin and config.json)")
         if not want_dir and not path.is_file():
             raise EngineOptionError(f"{flag} {value}: not a file")
+    check_remote_arguments(args)
     if args.piper_config and not args.piper_voice:
         raise EngineOptionError("--piper-config needs --piper-voice")
     for flag, attr in (("--llm-threads", "llm_threads"), ("--llm-context", "llm_context")):
@@ -115,6 +118,10 @@ def build(args: argparse.Namespace) -> Any:
 
     _checked(args)
     missing = missing_voice_packages()
+    remote = {"faster-whisper": args.asr_url, "piper-tts": args.tts_url}
+    missing = [m for m in missing if not remote.get(m)]  # served by the --*-url back end
+    if (args.asr_url or args.tts_url) and importlib.util.find_spec("openai") is None:
+        missing.append("openai")
     if args.llm_url is None and importlib.util.find_spec("xllamacpp") is None:
         missing.append("xllamacpp")
     if importlib.util.find_spec("jsonschema") is None:
@@ -122,8 +129,10 @@ def build(args: argparse.Namespace) -> Any:
     if missing:
         raise EngineOptionError(f"--engine local needs {', '.join(missing)}: "
                                 "pip install 'openlive[local]'")
+    transcriber, synthesizer = build_remote_speech(args)
     voice = VoiceModels(whisper_model=args.whisper_model, piper_voice=args.piper_voice,
-                        piper_config=args.piper_config)
+                        piper_config=args.piper_config, transcriber=transcriber,
+                        synthesizer=synthesizer)
     llm = _http_llm(args) if args.llm_url else None
     engine = LocalEngine(voice=voice, llm=llm, llm_model=args.llm_model,
                          threads=args.llm_threads, n_ctx=args.llm_context,
@@ -148,4 +157,8 @@ def describe(args: argparse.Namespace, engine: Any) -> str:
     where = f"LLM at {llm.describe()}" if llm is not None else "local models"
     if engine.vision is not None:
         where += f"; video: {engine.vision.describe()}"
+    if args.asr_url:
+        where += f"; speech recognition at {engine.voice.transcriber().describe()}"
+    if args.tts_url:
+        where += f"; speech synthesis at {engine.voice.synthesizer().describe()}"
     return f"local engine ({where})"
