@@ -9,6 +9,7 @@ close frame holds. It implements no protocol rule (those are in :mod:`openlive.s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,7 @@ from aiohttp import WSMsgType, web
 from .session.admission import Gate
 from .session.resumption import store_unavailable
 from .store.base import StoreError
-from .wire.errors import cut_reason
+from .wire.errors import DEADLINE_EXCEEDED, cut_reason
 from .wire.setup import Setup
 
 log = logging.getLogger("openlive.connection")
@@ -27,14 +28,27 @@ log = logging.getLogger("openlive.connection")
 #: observer(session label, direction, message): "client"/"server" with each raw frame.
 Observer = Callable[[str, str, Any], None]
 
+# openlive's own (Google documents none; docs/security.md): a send that cannot finish this
+# long (the client reads nothing, so the socket's send buffer stays over aiohttp's writer
+# limit) ends the connection; and a close waits this long for the client's close frame
+SEND_TIMEOUT = 30.0
+CLOSE_TIMEOUT = 5.0
+
 
 class WebSocketEdge:
     def __init__(self, ws: web.WebSocketResponse, *, label: str = "",
-                 observer: Observer | None = None, binary_frames: bool = True) -> None:
+                 observer: Observer | None = None, binary_frames: bool = True,
+                 send_timeout: float | None = SEND_TIMEOUT,
+                 abort: Callable[[], None] | None = None) -> None:
+        """``abort`` drops the TCP connection at once (the request's transport): the last
+        resort for a client that reads nothing, which no close frame can reach."""
         self.ws = ws
         self.label = label
         self.observer = observer
         self.binary_frames = binary_frames
+        self.send_timeout = send_timeout
+        self._abort = abort
+        self.aborted = False
         self.closing = False
         self.close_reason: str | None = None  # the reason this server closed with
 
@@ -58,21 +72,36 @@ class WebSocketEdge:
         """Send one server frame (UTF-8 JSON): binary or text as the server is configured,
         or as ``text`` says (the relay keeps the upstream's frame type). False when the
         client is gone (the reader then sees the close)."""
-        if self.ws.closed:
+        if self.ws.closed or self.aborted:
             return False
         if self.observer is not None:
             self.observer(self.label, "server", data)
         as_text = (not self.binary_frames) if text is None else text
         try:
-            if as_text:
-                await self.ws.send_str(data if isinstance(data, str)
-                                       else data.decode("utf-8", "replace"))
-            else:
-                await self.ws.send_bytes(data if isinstance(data, bytes)
-                                         else data.encode("utf-8"))
+            async with asyncio.timeout(self.send_timeout):
+                if as_text:
+                    await self.ws.send_str(data if isinstance(data, str)
+                                           else data.decode("utf-8", "replace"))
+                else:
+                    await self.ws.send_bytes(data if isinstance(data, bytes)
+                                             else data.encode("utf-8"))
+        except TimeoutError:
+            self.abort(f"openlive: the client read nothing for {self.send_timeout:g} s "
+                       "(--send-timeout)")
+            return False
         except (ConnectionError, RuntimeError):
             return False
         return True
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection now, without a close handshake (the client reads nothing)."""
+        if self.aborted:
+            return
+        self.aborted = self.closing = True
+        self.close_reason = cut_reason(reason)
+        log.info("%s dropping the connection: %s", self.label, reason)
+        if self._abort is not None:
+            self._abort()
 
     async def close(self, code: int, reason: str) -> None:
         """Close once with ``code`` and ``reason`` (cut to 123 UTF-8 bytes)."""
@@ -82,7 +111,21 @@ class WebSocketEdge:
         log.info("%s closing: %d %s", self.label, code, reason)
         self.close_reason = cut_reason(reason)
         if not self.ws.closed:
-            await self.ws.close(code=code, message=self.close_reason.encode("utf-8"))
+            try:  # bounded: writing the close frame waits on a client that may not read
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self.ws.close(code=code, message=self.close_reason.encode("utf-8"))
+            except TimeoutError:
+                self.abort(f"{code} {reason} (no close handshake within {CLOSE_TIMEOUT:g} s)")
+
+
+async def close_after(edge: WebSocketEdge, seconds: float) -> None:
+    """Close ``edge`` after ``seconds`` whatever it is doing (bounded: dropped if the close
+    handshake does not finish): the connection lifetime for every edge, those that run no
+    session core (the relay, the replay) and a session stuck on a client that reads
+    nothing. The core closes its own sessions at the lifetime, before this fires."""
+    await asyncio.sleep(seconds)
+    if not edge.closing:
+        await edge.close(1011, DEADLINE_EXCEEDED)
 
 
 async def admit_first_frame(gate: Gate, frame: str | bytes, store: Any) -> Setup | None:

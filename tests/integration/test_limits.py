@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
+from raw_websocket import OP_TEXT, RawWebSocket, frame
 from websockets.exceptions import ConnectionClosed
 
 from live_client import LIVE_PATH, open_live, reply_text, setup, turn
+from openlive.engines.emulator import EmulatorEngine
+from openlive.server.app import LIFETIME_GRACE, ServerConfig
 from openlive.server.overload import OVERLOADED
+from openlive.server.run import start_server
+from openlive.session.limits import Limits
+from openlive.websocket_edge import CLOSE_TIMEOUT
 from openlive.wire import errors
 
 # openlive's own model, which answers TEXT (Google's Live models answer AUDIO)
@@ -236,3 +243,84 @@ async def test_one_long_stall_refuses_nobody(serve):
     assert reply_text(await turn(ws, "fine")) == "You said: fine"
     await ws.close()
     assert server.live.capacity.log.counts == {}
+
+
+# ------------------------------------------------------- clients that do not read (item 4)
+
+def text_setup() -> bytes:
+    return json.dumps({"setup": {"model": EMULATOR_MODEL, "generationConfig": {
+        "responseModalities": ["TEXT"]}}}).encode()
+
+
+def long_turn(size: int) -> bytes:
+    return json.dumps({"clientContent": {"turns": [{"role": "user", "parts": [
+        {"text": "x" * size}]}], "turnComplete": True}}).encode()
+
+
+# a 12 MiB reply in one message: more than loopback's socket buffers hold
+LONG_REPLY = [{"say": "y" * (12 * 1024 * 1024), "chunk_chars": 0}]
+
+
+async def flood_without_reading(ws: RawWebSocket) -> None:
+    """Ask for a reply longer than the socket buffers hold, and never read it."""
+    try:
+        await ws.send(frame(OP_TEXT, text_setup()))
+        await ws.send(frame(OP_TEXT, long_turn(10)))
+    except ConnectionError:  # the server may drop it before the last byte is written
+        pass
+
+
+async def until_no_connection(server, within: float = WAIT) -> None:
+    async with asyncio.timeout(within):
+        while server.live.active:
+            await asyncio.sleep(0.05)
+
+
+async def test_a_client_that_reads_nothing_is_dropped_after_the_send_timeout(serve, caplog):
+    caplog.set_level(logging.INFO, "openlive")
+    server = await serve(send_timeout=1.0, limits=Limits.none(), script=LONG_REPLY)
+    ws = await RawWebSocket.connect(server.port, receive_buffer=4096)
+    await flood_without_reading(ws)
+    await until_no_connection(server)
+    assert "the client read nothing for 1 s (--send-timeout)" in caplog.text
+    ws.close()
+
+
+async def test_the_connection_lifetime_ends_a_client_that_reads_nothing(serve):
+    """The session core closes at the lifetime; the close cannot wait on a client that
+    reads nothing (before, the connection lived on past its lifetime)."""
+    server = await serve(limits=Limits(connection_lifetime=2.0, go_away_before=1.0,
+                                       session_audio=None, session_video=None),
+                         script=LONG_REPLY)
+    ws = await RawWebSocket.connect(server.port, receive_buffer=4096)
+    await flood_without_reading(ws)
+    await until_no_connection(server, within=2.0 + LIFETIME_GRACE + CLOSE_TIMEOUT + WAIT)
+    ws.close()
+
+
+class SilentPassThrough(EmulatorEngine):
+    """An engine that answers whole connections (as the relay and replay do) and never
+    closes one by itself."""
+
+    def pass_through(self, edge, gate, **_):
+        class Reader:
+            async def run(self) -> None:
+                async for _ in edge.frames():
+                    pass
+
+            async def close(self, code: int, reason: str) -> None:
+                await edge.close(code, reason)
+
+        return Reader()
+
+
+async def test_the_connection_lifetime_ends_connections_no_session_core_runs():
+    server = await start_server(SilentPassThrough(), ServerConfig(limits=Limits(
+        connection_lifetime=0.5, go_away_before=0.2)), port=0)
+    try:
+        ws = await open_live(server)
+        async with asyncio.timeout(0.5 + LIFETIME_GRACE + WAIT):
+            await ws.wait_closed()
+        assert (ws.close_code, ws.close_reason) == (1011, errors.DEADLINE_EXCEEDED)
+    finally:
+        await server.stop()

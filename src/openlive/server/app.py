@@ -21,7 +21,7 @@ from ..session.models import ModelCatalog, describe_model, list_page
 from ..session.resumption import store_unavailable
 from ..session.state import SessionCore
 from ..store import GuardedStore, MemoryStore, Store, StoreError, guarded
-from ..websocket_edge import WebSocketEdge
+from ..websocket_edge import SEND_TIMEOUT, WebSocketEdge, close_after
 from ..wire.errors import LiveError, credential_error_body
 from . import metrics
 from .auth import Credentials, KeyChecker, fingerprint
@@ -42,6 +42,9 @@ MAX_CLIENT_MESSAGE = 16 * 1024 * 1024  # a client frame larger than this closes 
 # openlive's own (Google documents none; docs/security.md): a request's head (and a REST
 # body) must arrive within this many seconds of the connection, or of the previous request
 HANDSHAKE_TIMEOUT = 10.0
+# every connection ends this long after its lifetime at the latest (the session core ends
+# its own at the lifetime; this bounds the edges that run none, and stuck ones)
+LIFETIME_GRACE = 10.0
 
 
 @dataclass
@@ -75,6 +78,8 @@ class ServerConfig:
     # sessions are refused (1011) and REST answers 503 (server/capacity.py)
     max_sessions: int | None = None
     max_loop_lag: float | None = MAX_LOOP_LAG
+    # a send to a client that reads nothing ends its connection after this many seconds
+    send_timeout: float | None = SEND_TIMEOUT
     # GET /metrics (server/metrics.py): "keyed" (a keyed server asks for one of its keys),
     # "open", or "off" (404, and nothing is counted)
     metrics: str = "keyed"
@@ -253,8 +258,11 @@ class LiveServer:
         log.info("%s connected from %s (%s%s)", label, peer, api_version,
                  ", ephemeral token" if token else "")
         observer = self.observer
+        transport = request.transport
         edge = WebSocketEdge(ws, label=label, observer=observer,
-                             binary_frames=self.config.binary_frames)
+                             binary_frames=self.config.binary_frames,
+                             send_timeout=self.config.send_timeout,
+                             abort=transport.abort if transport is not None else None)
         if observer is not None:
             observer(label, "open", {"api_version": api_version, "constrained": constrained,
                                      "auth": "token" if token else
@@ -270,9 +278,14 @@ class LiveServer:
                                token=token, owner=owner, count_tokens=self.engine.count_tokens)
             conn = Connection(edge, core, self.engine, store=self.store)
         self.active.add(conn)
+        lifetime = self.config.limits.connection_lifetime
+        expiry = (asyncio.create_task(close_after(edge, lifetime + LIFETIME_GRACE))
+                  if lifetime else None)
         try:
             await conn.run()
         finally:
+            if expiry is not None:
+                expiry.cancel()
             self.active.discard(conn)
             if observer is not None:
                 closed: dict[str, Any] = {"code": ws.close_code}
