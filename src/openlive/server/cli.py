@@ -123,6 +123,9 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-loop-lag", type=ct.seconds, default=0.5, metavar="SECONDS",
                    help="refuse new sessions (1011) and REST requests (503) while the event "
                         "loop is this late on each of its last 3 probes (default 0.5; 0 = off)")
+    g.add_argument("--send-timeout", type=ct.seconds, default=30.0, metavar="SECONDS",
+                   help="drop a connection whose client reads nothing: a send that cannot "
+                        "finish this long (default 30; 0 = never)")
     g.add_argument("--go-away-before", type=ct.seconds, default=lm.GO_AWAY_BEFORE,
                    metavar="SECONDS",
                    help="send goAway this long before a connection or session ends (default 60)")
