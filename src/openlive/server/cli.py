@@ -242,7 +242,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                           console=not args.no_console,
                           console_tokens=not args.no_console_tokens,
                           metrics=args.metrics,
-                          permissive=args.permissive)
+                          permissive=args.permissive,
+                          # limits where a peer can hold resources (docs/security.md)
+                          handshake_timeout=args.handshake_timeout or None,
+                          max_connections=_max_connections(parser, args.max_connections),
+                          max_connections_per_ip=args.max_connections_per_ip or None,
+                          max_sessions=args.max_sessions or None,
+                          max_loop_lag=args.max_loop_lag or None,
+                          send_timeout=args.send_timeout or None)
     if args.permissive:
         log.warning("--permissive: per-model refusals are off (TEXT replies on AUDIO-only "
                     "models, removed fields); Google's service refuses these sessions")
