@@ -6,11 +6,13 @@ import asyncio
 import enum
 import threading
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
+import pydantic
 from client_listener import ListenerConnection
 
 from openlive.client import ToolRegistry, ToolResult, connect, declaration_for
+from openlive.wire.content import FunctionCall
 from openlive.wire.setup import FunctionDeclaration
 
 
@@ -212,3 +214,84 @@ async def test_scheduling_and_will_continue_reach_the_wire(listen) -> None:
          "scheduling": "SILENT"}]}}
     setup = conn.frames[0].data["setup"]
     assert setup["tools"][0]["functionDeclarations"][0]["behavior"] == "NON_BLOCKING"
+
+
+# ------------------------------------------ typed parameters (pydantic TypeAdapter)
+
+class Address(pydantic.BaseModel):
+    street: str
+    zip_code: str | None = None
+
+
+class Order(pydantic.BaseModel):
+    """An order."""
+
+    item: str = pydantic.Field(description="what to buy")
+    quantity: int = 1
+    ship_to: Address | None = None
+    tags: list[Literal["gift", "fragile"]] = []
+
+
+class Point(TypedDict):
+    x: float
+    y: float
+
+
+def place_order(order: Order, where: Point, note: str | None = None) -> dict:
+    """Place an order.
+
+    Args:
+        order: the order
+        where: map position
+    """
+    return {"item": order.item, "quantity": order.quantity,
+            "street": order.ship_to.street if order.ship_to else None, "x": where["x"]}
+
+
+def test_pydantic_models_and_typed_dicts_keep_their_fields() -> None:
+    """A pydantic model used to become {"type": "OBJECT"} with no fields, a TypedDict a
+    STRING."""
+    params = declaration_for(place_order).to_json_dict()["parameters"]
+    order = params["properties"]["order"]
+    assert order["type"] == "OBJECT" and order["required"] == ["item"]
+    assert order["properties"]["item"] == {"type": "STRING", "description": "what to buy"}
+    assert order["properties"]["quantity"] == {"type": "INTEGER"}
+    ship = order["properties"]["ship_to"]
+    assert ship["nullable"] is True and ship["properties"]["street"] == {"type": "STRING"}
+    assert ship["properties"]["zip_code"] == {"type": "STRING", "nullable": True}
+    assert order["properties"]["tags"] == {"type": "ARRAY", "items": {
+        "type": "STRING", "enum": ["gift", "fragile"]}}
+    assert params["properties"]["where"] == {
+        "type": "OBJECT", "properties": {"x": {"type": "NUMBER"}, "y": {"type": "NUMBER"}},
+        "required": ["x", "y"], "description": "map position"}
+    assert params["required"] == ["order", "where"]
+    # valid for the server's strict schema check (no title, no additionalProperties)
+    FunctionDeclaration.model_validate(declaration_for(place_order).to_json_dict(),
+                                       context={"strict": True})
+
+
+async def test_arguments_arrive_as_the_annotated_types_and_bad_ones_are_told() -> None:
+    registry = ToolRegistry([place_order])
+    ok = await registry.call(FunctionCall(id="1", name="place_order", args={
+        "order": {"item": "tea", "ship_to": {"street": "Main St"}}, "where": {"x": 1, "y": 2}}))
+    assert ok.response == {"item": "tea", "quantity": 1, "street": "Main St", "x": 1.0}
+    bad = await registry.call(FunctionCall(id="2", name="place_order", args={
+        "order": {"quantity": "many"}, "where": {"x": 1, "y": 2}}))
+    assert bad.response["error"].startswith("invalid arguments:")
+    assert "item" in bad.response["error"] and "quantity" in bad.response["error"]
+
+
+def test_numpy_style_docstrings_are_read_too() -> None:
+    def lookup(term: str) -> str:
+        """Look a term up.
+
+        Parameters
+        ----------
+        term : str
+            the word to find
+        """
+        return term
+
+    decl = declaration_for(lookup).to_json_dict()
+    assert decl["description"] == "Look a term up."
+    assert decl["parameters"]["properties"]["term"]["description"] == "the word to find"

@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import enum
 import inspect
 import logging
-import re
-import types
 import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -33,6 +30,10 @@ from typing import Any, Literal
 
 from ..wire.content import FunctionCall, FunctionResponse, Scheduling
 from ..wire.setup import FunctionDeclaration, Schema, Tool
+from .tool_schema import adapter, parse_docstring, schema_for
+
+__all__ = ["Behavior", "RegisteredTool", "ToolRegistry", "ToolResult", "ToolTasks",
+           "as_response", "declaration_for", "parse_docstring", "schema_for"]
 
 log = logging.getLogger("openlive.client.tools")
 
@@ -55,110 +56,6 @@ class RegisteredTool:
     function: Callable[..., Any]
     declaration: FunctionDeclaration
     scheduling: Scheduling | None = None
-
-
-_SIMPLE = {str: "STRING", int: "INTEGER", float: "NUMBER", bool: "BOOLEAN",
-           bytes: "STRING", type(None): "NULL"}
-
-
-def schema_for(hint: Any, description: str | None = None) -> Schema:
-    """The OpenAPI-subset Schema of a Python type hint."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Annotated:
-        extra = next((a for a in args[1:] if isinstance(a, str)), None)
-        return schema_for(args[0], description or extra)
-    if origin in (typing.Union, types.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        if len(rest) == 1:
-            inner = schema_for(rest[0], description)
-            return inner.model_copy(update={"nullable": True} if len(rest) < len(args) else {})
-        return Schema(any_of=[schema_for(a) for a in rest], description=description,
-                      nullable=True if len(rest) < len(args) else None)
-    if origin is Literal:
-        values = list(args)
-        if all(isinstance(v, str) for v in values):
-            return Schema(type="STRING", enum=values, description=description)
-        kind = _SIMPLE.get(type(values[0]), "STRING")
-        return Schema(type=kind, description=description)  # enum is strings-only in the proto
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return Schema(type="STRING", enum=[str(m.value) for m in hint], description=description)
-    if hint in _SIMPLE:
-        return Schema(type=_SIMPLE[hint], description=description)
-    if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
-        item = args[0] if args else None
-        return Schema(type="ARRAY", items=schema_for(item) if item not in (None, Ellipsis)
-                      else None, description=description)
-    if origin is dict or hint is dict:
-        return Schema(type="OBJECT", description=description)
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        hints = typing.get_type_hints(hint, include_extras=True)
-        props = {f.name: schema_for(hints.get(f.name, Any)) for f in dataclasses.fields(hint)}
-        required = [f.name for f in dataclasses.fields(hint)
-                    if f.default is dataclasses.MISSING
-                    and f.default_factory is dataclasses.MISSING]
-        return Schema(type="OBJECT", properties=props, required=required or None,
-                      description=description)
-    if isinstance(hint, type) and hasattr(hint, "model_json_schema"):  # pydantic model
-        return Schema(type="OBJECT", description=description)
-    # Any, unannotated or unknown: a string is what every model can produce.
-    return Schema(type="STRING", description=description)
-
-
-_ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters|Params)\s*:\s*$", re.IGNORECASE)
-_SECTION = re.compile(r"^\s*(Returns?|Raises?|Yields?|Examples?|Notes?)\s*:\s*$", re.IGNORECASE)
-_ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
-_SPHINX = re.compile(r"^\s*:param\s+(?:[\w\[\], |]+\s+)?(\w+)\s*:\s*(.*)$")
-
-
-def parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
-    """(summary, {param: description}) from Google-style ``Args:`` or Sphinx ``:param:``."""
-    if not doc:
-        return None, {}
-    lines = inspect.cleandoc(doc).splitlines()
-    summary: list[str] = []
-    params: dict[str, str] = {}
-    section = "summary"
-    current: str | None = None
-    for line in lines:
-        if _ARGS_HEADER.match(line):
-            section, current = "args", None
-            continue
-        if _SECTION.match(line):
-            section, current = "other", None
-            continue
-        sphinx = _SPHINX.match(line)
-        if sphinx:
-            params[sphinx.group(1)] = sphinx.group(2).strip()
-            current, section = sphinx.group(1), "sphinx"
-            continue
-        if line.strip().startswith(":"):
-            section, current = "other", None
-            continue
-        if section == "summary":
-            if not line.strip() and summary:
-                section = "body"
-            elif line.strip():
-                summary.append(line.strip())
-        elif section == "args":
-            m = _ARG_LINE.match(line)
-            indent = len(line) - len(line.lstrip())
-            if m and indent <= 4 and (current is None or indent <= _arg_indent(lines, current)):
-                current = m.group(1).lstrip("*")
-                params[current] = m.group(3).strip()
-            elif current and line.strip():
-                params[current] = (params[current] + " " + line.strip()).strip()
-        elif section == "sphinx" and current and line.strip():
-            params[current] = (params[current] + " " + line.strip()).strip()
-    return (" ".join(summary) or None), params
-
-
-def _arg_indent(lines: list[str], name: str) -> int:
-    for line in lines:
-        m = _ARG_LINE.match(line)
-        if m and m.group(1).lstrip("*") == name:
-            return len(line) - len(line.lstrip())
-    return 0
 
 
 def declaration_for(function: Callable[..., Any], *, name: str | None = None,
@@ -233,8 +130,13 @@ class ToolRegistry:
         if registered is None:
             return FunctionResponse(id=call.id, name=call.name,
                                     response={"error": f"unknown function {call.name!r}"})
-        args = call.args or {}
         fn = registered.function
+        try:
+            args = _typed_args(fn, call.args or {})
+        except ValueError as exc:  # arguments that do not fit the declaration: say so
+            log.warning("tool %s: bad arguments: %s", registered.name, exc)
+            return FunctionResponse(id=call.id, name=call.name,
+                                    response={"error": f"invalid arguments: {exc}"})
         try:
             if inspect.iscoroutinefunction(fn):
                 value = await fn(**args)
@@ -315,3 +217,19 @@ def as_response(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     return {"result": value}
+
+
+def _typed_args(function: Callable[..., Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON arguments as the function's annotated types (a pydantic model, a
+    dataclass, an enum member…): each validated by pydantic. Raises ValueError (pydantic's
+    ValidationError is one) when an argument does not fit."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:
+        return args
+    typed = dict(args)
+    for name, value in args.items():
+        check = adapter(hints[name]) if name in hints else None
+        if check is not None:
+            typed[name] = check.validate_python(value)
+    return typed
