@@ -6,6 +6,7 @@ grounding and URL-context metadata, turnCompleteReason, waitingForInput, raw mes
 from __future__ import annotations
 
 import pytest
+
 from live_client import (
     closed_with,
     open_live,
@@ -17,7 +18,6 @@ from live_client import (
     turn,
     until_turn_complete,
 )
-
 from openlive.engines.emulator.placeholder import CHAR_SECONDS, RATE, placeholder_pcm
 
 LIVE = "models/gemini-3.8-live"

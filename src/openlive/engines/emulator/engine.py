@@ -99,8 +99,8 @@ def voice_if_installed() -> VoiceModels | None:
 
     missing = missing_voice_packages()
     if missing:
-        log.info("the emulator answers in text and does not listen to audio: %s not "
-                 "installed (pip install 'openlive[local]')", ", ".join(missing))
+        log.info("the emulator speaks with its placeholder voice and does not listen to "
+                 "audio: %s not installed (pip install 'openlive[local]')", ", ".join(missing))
         return None
     return VoiceModels.shared()
 
