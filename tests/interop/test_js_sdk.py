@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,16 @@ def installed_sdk_version() -> str:
     return json.loads(pkg.read_text(encoding="utf-8"))["version"]
 
 
-async def run_scenario(server: Any, scenario: str, *args: str) -> dict[str, Any]:
+#: The SDK releases the scenarios run on: the pinned one and the newest (package.json).
+SDKS = {"pinned": "@google/genai", "newest": "genai-latest"}
+
+
+async def run_scenario(server: Any, scenario: str, *args: str,
+                       sdk: str = "pinned") -> dict[str, Any]:
     node = require_js_sdk()
+    env = {**os.environ, "OPENLIVE_GENAI_MODULE": SDKS[sdk]}
     proc = await asyncio.create_subprocess_exec(
-        node, str(SCENARIO), server.http_url, scenario, *args, cwd=JS_DIR,
+        node, str(SCENARIO), server.http_url, scenario, *args, cwd=JS_DIR, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         async with asyncio.timeout(NODE_TIMEOUT):
@@ -99,10 +106,20 @@ def test_pinned_sdk_is_installed():
     assert installed_sdk_version() == pinned, "node_modules is stale: run `make test`"
 
 
+def test_newest_sdk_is_installed_beside_it():
+    wanted = json.loads((JS_DIR / "package.json").read_text())["dependencies"]["genai-latest"]
+    pkg = JS_DIR / "node_modules" / "genai-latest" / "package.json"
+    assert pkg.is_file(), "node_modules is stale: run `make test`"
+    installed = json.loads(pkg.read_text(encoding="utf-8"))
+    assert installed["name"] == "@google/genai"
+    assert wanted == f"npm:@google/genai@{installed['version']}"
+
+
+@pytest.mark.parametrize("sdk", list(SDKS))
 @pytest.mark.parametrize("binary_frames", [True, False], ids=["binary", "text"])
-async def test_text_turn(serve, binary_frames):
+async def test_text_turn(serve, binary_frames, sdk):
     server = await serve(script=SCRIPT, binary_frames=binary_frames)
-    result = await run_scenario(server, "text")
+    result = await run_scenario(server, "text", sdk=sdk)
     assert result["setupComplete"] == {}  # delivered to onmessage after connect() resolved
     assert_turn(result["first"], "You said: Hello from JS")
     assert_turn(result["second"], "You said: string turn")
@@ -117,9 +134,10 @@ async def test_realtime_text(serve):
     assert result["errors"] == []
 
 
-async def test_tool_call_round_trip(serve):
+@pytest.mark.parametrize("sdk", list(SDKS))
+async def test_tool_call_round_trip(serve, sdk):
     server = await serve(script=SCRIPT)
-    result = await run_scenario(server, "tool")
+    result = await run_scenario(server, "tool", sdk=sdk)
     (call,) = result["calls"]
     assert call["name"] == "get_weather"
     assert call["args"] == {"city": "Lisbon"}
@@ -147,11 +165,12 @@ async def test_unknown_model_closes_1008(serve):
     assert result["connectOutcome"] != "resolved"
 
 
-async def test_text_setup_on_gemini_3_8_live_closes_1007(serve):
+@pytest.mark.parametrize("sdk", list(SDKS))
+async def test_text_setup_on_gemini_3_8_live_closes_1007(serve, sdk):
     """Google closes a TEXT setup on its Live models; @google/genai rejects connect() with
     the close's code and reason, and onclose gets them."""
     server = await serve(script=SCRIPT)
-    result = await run_scenario(server, "text-refused")
+    result = await run_scenario(server, "text-refused", sdk=sdk)
     assert result["close"] == {"code": 1007,
                                "reason": "Cannot extract voices from a non-audio request."}
     assert result["messages"] == 0

@@ -9,7 +9,9 @@
 // on failure it has {"error": "..."} and the exit status is 1. Every wait is bounded:
 // connect() only settles on setupComplete (or, in 3.x, on an early close), and a session
 // may also simply go quiet.
-import { GoogleGenAI, Modality } from '@google/genai';
+// OPENLIVE_GENAI_MODULE picks the SDK: '@google/genai' (the pinned release, the default) or
+// 'genai-latest' (the newest release, installed under that alias: package.json).
+const { GoogleGenAI, Modality } = await import(process.env.OPENLIVE_GENAI_MODULE ?? '@google/genai');
 
 const [baseUrl, scenario, apiKey = 'test-key'] = process.argv.slice(2);
 const MODEL = 'gemini-2.5-flash-native-audio-preview-12-2025';
