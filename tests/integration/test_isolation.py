@@ -273,10 +273,10 @@ async def test_one_sessions_audio_does_not_delay_anothers_turns():
     minutes of loud audio, each window heard by Silero, does not hold up other sessions.
     Before, the VAD ran inline and each one-minute message blocked every session for a
     second or more (11.6 s for the first turn here, issue 13). Measured while it streams:
-    another session's text turns (first reply, which with the local extra includes Piper
-    synthesising the spoken reply in a thread), a new session's setup and ``/healthz``
-    (pure event-loop work). Bounds are generous for a busy 2-core machine (1 s for loop
-    work, 3 s for a spoken reply); the goal is 100 ms (the measured values are printed)."""
+    another session's text turns (TEXT replies on openlive's own emulator model, so no
+    speech synthesis is timed), a new session's setup and ``/healthz``. Bound: 1 s each,
+    generous for a busy 2-core machine; the goal is 100 ms (the measured values are
+    printed)."""
     import time
 
     import aiohttp
@@ -290,13 +290,22 @@ async def test_one_sessions_audio_does_not_delay_anothers_turns():
         pytest.skip("the local extra is not installed")
     server = await start_server(EmulatorEngine(voice=VoiceModels()), ServerConfig(),
                                 host="127.0.0.1", port=0)
+    # every session on openlive's emulator model with TEXT replies: the emulator listens
+    # all the same (VAD on each session's audio), and no speech model is loaded or timed
+    emulator = {"model": "models/openlive-emulator",
+                "generationConfig": {"responseModalities": ["TEXT"]}}
+
+    async def session():
+        ws = await open_live(server)
+        await send(ws, {"setup": emulator})
+        assert await recv(ws, timeout=60) == {"setupComplete": {}}
+        return ws
+
     try:
-        loud = await open_live(server)
-        await setup(loud)
-        talker = await open_live(server)
-        await setup(talker)
-        await say(talker, "warm up")  # loads the speech synthesiser
-        await until_turn_complete(talker, timeout=120)
+        loud = await session()
+        talker = await session()
+        await say(talker, "warm up")
+        await until_turn_complete(talker, timeout=60)
         message = _tone_message(60)  # the most audio one message may hold (2.6 MB of JSON)
 
         async def stream() -> None:
@@ -316,8 +325,7 @@ async def test_one_sessions_audio_does_not_delay_anothers_turns():
                     turns.append(time.monotonic() - t0)
                     await until_turn_complete(talker, timeout=60)
                     t0 = time.monotonic()
-                    fresh = await open_live(server)
-                    await setup(fresh)
+                    fresh = await session()
                     loop_work.append(time.monotonic() - t0)
                     await fresh.close()
                     t0 = time.monotonic()
@@ -328,13 +336,13 @@ async def test_one_sessions_audio_does_not_delay_anothers_turns():
             finally:
                 await sender
         print(f"while another session streams audio: first reply max {max(turns) * 1000:.0f}"
-              f" ms {[round(w * 1000) for w in turns]}; setup and /healthz max"
-              f" {max(loop_work) * 1000:.0f} ms {[round(w * 1000) for w in loop_work]}")
+              f" ms over {len(turns)} turns, setup and /healthz max"
+              f" {max(loop_work) * 1000:.0f} ms")
         assert max(loop_work) < 1.0, loop_work
-        assert max(turns) < 3.0, turns
+        assert max(turns) < 1.0, turns
         # the loud session was heard, not closed
         await say(loud, "still here?")
-        assert "still here?" in reply_text(await until_turn_complete(loud, timeout=60))
+        assert "still here?" in reply_text(await until_turn_complete(loud, timeout=120))
         await loud.close()
         await talker.close()
     finally:
