@@ -19,6 +19,7 @@ from ..engines.options import (
     EngineOptionError,
     add_engine_arguments,
     build_engine,
+    check_engine_options,
     describe_engine,
 )
 
@@ -216,6 +217,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                     setup_timeout=args.setup_timeout or None)
     if args.tls_cert and not args.tls_key:
         parser.error("--tls-cert needs --tls-key")
+    try:
+        check_engine_options(args.engine, argv)
+    except EngineOptionError as exc:
+        print(f"openlive: {exc}", file=sys.stderr)
+        return 2
     ssl_ctx, cert = None, None
     try:  # before the engine loads its models: a bad file is a one-line error at once
         if args.tls_self_signed:
