@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSMsgType, web
 
 from .session.admission import Gate
 from .session.resumption import store_unavailable
@@ -33,6 +33,19 @@ Observer = Callable[[str, str, Any], None]
 # limit) ends the connection; and a close waits this long for the client's close frame
 SEND_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 5.0
+
+# close codes a client may send below 3000 (RFC 6455 §7.4.1-7.4.2, and 1012-1014 from the
+# IANA registry); 3000-4999 are for libraries and applications. 1005, 1006 and 1015 are
+# never sent, 5000 and up do not exist: receiving one is a protocol error (1002). aiohttp
+# 3.x refuses the unassigned codes below 3000 itself, but takes 1006 and 5000+.
+SENDABLE_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
+                                  1012, 1013, 1014})
+
+
+def close_code_allowed(code: int) -> bool:
+    """May a client send this close code? (0: aiohttp's "no code", a close frame without a
+    body, which RFC 6455 allows.)"""
+    return code == 0 or code in SENDABLE_CLOSE_CODES or 3000 <= code <= 4999
 
 
 class WebSocketEdge:
@@ -59,9 +72,28 @@ class WebSocketEdge:
             if self.observer is not None:
                 self.observer(self.label, "client", msg.data)
             return msg.data
-        if msg.type == WSMsgType.ERROR:
-            log.info("%s connection error: %s", self.label, self.ws.exception())
+        if msg.type == WSMsgType.CLOSE:  # the response is made with autoclose=False
+            if close_code_allowed(msg.data):
+                await self._answer_close()
+            else:
+                await self.close(1002, f"invalid close code {msg.data} (RFC 6455 section 7.4)")
+        elif msg.type == WSMsgType.ERROR:
+            error = msg.data if msg.data is not None else self.ws.exception()
+            if isinstance(error, WebSocketError):  # aiohttp closed with its code
+                self.closing = True
+                self.close_reason = cut_reason(str(error))
+                log.info("%s closed: %d %s", self.label, error.code, error)
+            else:
+                log.info("%s connection error: %s", self.label, error)
         return None
+
+    async def _answer_close(self) -> None:
+        """Answer the client's close as aiohttp's autoclose does (1000, no drain)."""
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.ws.close(drain=False)
+        except TimeoutError:
+            self.abort("no close handshake")
 
     async def frames(self) -> AsyncIterator[str | bytes]:
         """Every data frame until the client closes."""

@@ -32,6 +32,7 @@ from .connection_caps import ConnectionCaps, automatic_total
 from .http_errors import error_response
 from .limits import KeyLimiter
 from .overload import overloaded_response
+from .rfc6455 import require_masked_frames
 from .routes import match_live_path, match_models_path
 from .timeouts import body_within
 
@@ -227,13 +228,14 @@ class LiveServer:
         if not self._origin_allowed(request.headers.get("Origin")):
             return error_response(403, "PERMISSION_DENIED",
                                   "openlive: this Origin is not allowed (--allow-origin)")
-        ws = web.WebSocketResponse(
+        ws = web.WebSocketResponse(  # (the edge answers close frames: RFC 6455 close codes)
             autoping=True, heartbeat=None, compress=self.config.compression,
-            max_msg_size=self.config.max_message_bytes)
+            max_msg_size=self.config.max_message_bytes, autoclose=False)
         if not ws.can_prepare(request).ok:
             return error_response(400, "FAILED_PRECONDITION",
                                   "this is a WebSocket endpoint: connect with ws:// or wss://")
         await ws.prepare(request)
+        require_masked_frames(request, ws)  # RFC 6455 §5.1 (aiohttp does not check)
         refused = self.capacity.admit()
         if refused is not None:  # closed at once: the sessions admitted keep their latency
             await ws.close(code=refused.code, message=refused.reason.encode("utf-8"))
