@@ -34,6 +34,24 @@ class CoreTurn:
         self.session.complete_turn(self.turn_id, usage)
 
 
+class Presynthesized:
+    """Piper's voice with each clause of ``text`` made in advance, so the turn's synthesis
+    takes no time whatever the machine's load: on a busy machine Piper can take longer than
+    the first clause plays, and the next clause's transcript then (rightly) goes out at once."""
+
+    def __init__(self, synth, text: str) -> None:
+        from openlive.engines.audio.speaking import FIRST_CLAUSE_MIN_CHARS
+        from openlive.engines.audio.tts import ClauseSplitter, speakable
+
+        splitter = ClauseSplitter(first_soft_min_chars=FIRST_CLAUSE_MIN_CHARS)
+        clauses = [speakable(c) for c in [*splitter.feed(text), *splitter.flush()]]
+        self.output_rate = getattr(synth, "output_rate", 24_000)
+        self.pcm = {c: b"".join(synth.synthesize(c)) for c in clauses if c}
+
+    def synthesize(self, clause: str) -> list[bytes]:
+        return [self.pcm[clause]]
+
+
 def sent(messages: list[ServerMessage], key: str) -> list:
     out = []
     for m in messages:
@@ -50,11 +68,12 @@ async def test_interrupted_history_holds_only_clauses_that_began_playing():
         "generationConfig": {"responseModalities": ["AUDIO"]}}}))
     session.user_speech("Tell me about Paris.")
     (ready,) = [e for e in session.events_received() if type(e).__name__ == "TurnReady"]
-    synth = await asyncio.to_thread(VoiceModels.shared().synthesizer)
-    turn = SpeakingTurn(CoreTurn(session, ready.turn_id), synth)
     text = ("Paris is the capital of France, with about two million people. "
             "It lies on the river Seine. The Eiffel Tower was built in 1889. "
             "Its museums hold famous paintings.")
+    synth = await asyncio.to_thread(VoiceModels.shared().synthesizer)
+    synth = await asyncio.to_thread(Presynthesized, synth, text)
+    turn = SpeakingTurn(CoreTurn(session, ready.turn_id), synth)
     await turn.send_text(text)  # all four clauses synthesized and their audio sent
     outbox = session.messages_to_send()
     audio = [p for m in outbox if m.server_content and m.server_content.model_turn

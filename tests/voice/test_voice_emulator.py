@@ -16,6 +16,10 @@ from openlive.engines.emulator import EmulatorEngine
 
 QUESTION = "What is the weather in Paris?"
 CHUNK_MS = 20
+#: The tests of speech input with TEXT replies (activity, stream end, partial transcripts,
+#: turn coverage) read the reply as text parts: gemini models answer in AUDIO only (a TEXT
+#: setup is refused, session/models.py), so they use the emulator's own model.
+TEXT_MODEL = "models/openlive-emulator"
 
 
 @pytest.fixture
@@ -23,9 +27,9 @@ async def emulator(serve_engine, voice_models):
     return await serve_engine(EmulatorEngine(voice=voice_models))
 
 
-async def open_session(server, **setup):
+async def open_session(server, model: str = MODEL, **setup):
     ws = await connect(server.ws_url + LIVE_PATH, max_size=None)
-    await ws.send(json.dumps({"setup": {"model": MODEL, **setup}}))
+    await ws.send(json.dumps({"setup": {"model": model, **setup}}))
     assert "setupComplete" in json.loads(await ws.recv())
     return ws
 
@@ -118,7 +122,7 @@ async def test_speech_during_playback_interrupts(emulator, speak):
 async def test_manual_activity_brackets_the_utterance(emulator, speak):
     async with asyncio.timeout(30):
         ws = await open_session(
-            emulator, inputAudioTranscription={},
+            emulator, TEXT_MODEL, inputAudioTranscription={},
             generationConfig={"responseModalities": ["TEXT"]},
             realtimeInputConfig={"automaticActivityDetection": {"disabled": True}})
         await ws.send(json.dumps({"realtimeInput": {"activityStart": {}}}))
@@ -134,7 +138,8 @@ async def test_manual_activity_brackets_the_utterance(emulator, speak):
 
 async def test_audio_stream_end_flushes_the_utterance(emulator, speak):
     async with asyncio.timeout(30):
-        ws = await open_session(emulator, generationConfig={"responseModalities": ["TEXT"]},
+        ws = await open_session(emulator, TEXT_MODEL,
+                                generationConfig={"responseModalities": ["TEXT"]},
                                 realtimeInputConfig={"automaticActivityDetection": {
                                     "silenceDurationMs": 5000}})
         await stream(ws, speak(QUESTION) + silence(100), speed=20)
@@ -173,7 +178,7 @@ async def test_partial_input_transcripts_arrive_while_speaking(emulator, speak):
     long_question = ("Could you tell me what the weather will be like in Paris and in London "
                      "tomorrow morning, and whether I should take an umbrella with me?")
     async with asyncio.timeout(60):
-        ws = await open_session(emulator, inputAudioTranscription={},
+        ws = await open_session(emulator, TEXT_MODEL, inputAudioTranscription={},
                                 generationConfig={"responseModalities": ["TEXT"]})
         sender = asyncio.create_task(stream(ws, silence(300) + speak(long_question), speed=1))
         early: list[dict] = []
@@ -200,7 +205,7 @@ async def test_turn_coverage_with_manual_activity(emulator, speak, coverage):
     """Speech sent before activityStart belongs to the turn only with ALL_INPUT."""
     async with asyncio.timeout(30):
         ws = await open_session(
-            emulator, inputAudioTranscription={},
+            emulator, TEXT_MODEL, inputAudioTranscription={},
             generationConfig={"responseModalities": ["TEXT"]},
             realtimeInputConfig={"automaticActivityDetection": {"disabled": True},
                                  "turnCoverage": coverage})

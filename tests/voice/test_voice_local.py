@@ -58,7 +58,9 @@ def test_setup_maps_to_chat_and_sampling():
 
 async def test_text_turn_with_tool_call(local):
     async with asyncio.timeout(60):
-        ws = await open_session(local, tools=[WEATHER_TOOL],
+        # the local engine's text answer is the point: gemini models answer in AUDIO only
+        # (a TEXT setup is refused, session/models.py); openlive's own model allows TEXT
+        ws = await open_session(local, "models/openlive-local", tools=[WEATHER_TOOL],
                                 generationConfig={"responseModalities": ["TEXT"],
                                                   "maxOutputTokens": 40, "temperature": 0})
         await ws.send(json.dumps({"realtimeInput": {"text": QUESTION}}))
