@@ -21,10 +21,8 @@ from ..engines.base import Engine, EngineSession
 from ..session import events as ev
 from ..session.resumption import connected_elsewhere
 from ..session.state import ClaimSession, LoadSession, Phase, SessionCore, SpendToken
-from ..session.resumption import connected_elsewhere
 from ..store.base import Store, StoreError
-from ..store.lease_keeper import LeaseKeeper
-from ..store.lease_keeper import LeaseKeeper
+from ..store.lease_keeper import LeaseKeeper, claim_within
 from ..websocket_edge import WebSocketEdge
 from ..wire.codec import encode_server_message
 from ..wire.content import Content, FunctionCall, FunctionResponse
@@ -157,8 +155,8 @@ class Connection:
                 result: object = store is not None and await store.spend_token(
                     need.name, need.uses)
             elif isinstance(need, ClaimSession):  # the lease: no other connection on it
-                result = store is None or await store.claim_lease(
-                    need.key, need.holder, need.ttl)
+                result = store is None or await claim_within(
+                    store, need.key, need.holder, need.ttl, need.wait)
             else:
                 assert isinstance(need, LoadSession)
                 try:

@@ -139,11 +139,14 @@ class SpendToken:
 @dataclass(frozen=True)
 class ClaimSession:
     """Mark the resumed session connected (``Store.claim_lease(key, holder, ttl)``): True
-    if no other connection holds it (see :func:`.resumption.connected_elsewhere`)."""
+    if no other connection holds it (see :func:`.resumption.connected_elsewhere`). The
+    edge tries again for up to ``wait`` seconds: a connection the client has just closed
+    may not have released it yet."""
 
     key: str
     holder: str
     ttl: float
+    wait: float = 0.0
 
 
 Need = LoadSession | SpendToken | ClaimSession
@@ -259,6 +262,9 @@ class SessionCore:
                 if not result:
                     raise connected_elsewhere()
                 self._claimed = True
+                # load it again: the connection that held it saved its last state before
+                # it let go (resumption.py)
+                self.gate.start_lookup(resumes(self.setup))  # type: ignore[arg-type]
             else:
                 self.gate.handle_loaded(result)
             self._admit(now)
@@ -388,7 +394,7 @@ class SessionCore:
             if not self._claimed:  # no two connections on one session (resumption.py)
                 self.session_id = session_key(snapshot, self.gate.found_handle)
                 self._need = ClaimSession(self.session_id, self.lease_holder,
-                                          self.limits.lease_ttl)
+                                          self.limits.lease_ttl, self.limits.lease_wait)
                 return
             self._need = None
             restore_snapshot(self, snapshot)
