@@ -87,6 +87,7 @@ class Driver:
         self.core = SessionCore(**core_kwargs)
         self.fetches: list[Need] = []  # what admit() was asked to fetch, in order
         self.claims: list[ClaimSession] = []  # the leases admit() was asked to claim
+        self.reloads: list[Need] = []  # what it fetched again once a lease was claimed
 
     # -- frames in, output out
 
@@ -137,7 +138,7 @@ class Driver:
             if isinstance(need, ClaimSession):
                 self.claims.append(need)
             else:
-                self.fetches.append(need)
+                (self.reloads if self.claims else self.fetches).append(need)
             if isinstance(need, SpendToken):
                 self.core.fetched(spent, now)
             elif isinstance(need, ClaimSession):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from openlive.session import LoadSession, Phase
+from openlive.session import ClaimSession, LoadSession, Phase
 from openlive.session import events as ev
 from openlive.session.admission import owner_of, token_owner
 from openlive.session.limits import Limits
@@ -218,6 +218,8 @@ def test_a_resume_is_refused_while_another_connection_holds_the_session() -> Non
     again = Driver().setup(sessionResumption={"handle": "h"}).admit({"h": snapshot},
                                                                     leases=leases)
     assert again.core.phase is Phase.LIVE
+    assert again.reloads == [LoadSession("h")]  # loaded again once the lease is held
+    assert again.claims[0].wait == again.core.limits.lease_wait > 0
     assert again.core.lease().key == held.key
     assert leases == {held.key: again.core.lease_holder}
 
@@ -249,3 +251,22 @@ def test_a_store_failure_closes_with_googles_unavailable() -> None:
     assert d.core.phase is Phase.CLOSED and d.core.lease() is None
     d.say("after the close")
     assert d.drain() == [] and d.events() == []
+
+
+def test_a_resume_continues_from_what_the_last_holder_saved_before_letting_go() -> None:
+    """A client sees its close before the server saved the session and released its lease:
+    the resume loads the session again once it holds the lease, and continues from that."""
+    first = live(sessionResumption={})
+    early = first.core.snapshot(expires_at=1e12)  # what the store held when looked up
+    first.say("said last")
+    first.core.complete_turn(first.core.turn.turn_id)
+    final = first.core.snapshot(expires_at=1e12)  # saved at the close, then released
+    store = {"h": early}
+    r = Driver().setup(sessionResumption={"handle": "h"})
+    while (need := r.core.needs()) is not None:
+        if isinstance(need, ClaimSession):
+            store["h"] = final  # the last holder saved, then let go
+            r.core.fetched(True, 0.0)
+        else:
+            r.core.fetched(store[need.handle], 0.0)
+    assert [c.text() for c in r.core.history] == ["said last"]

@@ -116,3 +116,25 @@ async def test_the_memory_store_drops_expired_records_unasked() -> None:
     await store.save_session("new", {"v": 1}, now + 3600)
     assert set(store._sessions) == {"kept", "new"} and store._tokens == {}
     assert await store.load_session("kept", time.time()) == {"v": 2}
+
+
+async def test_closing_then_resuming_at_once_on_another_node_is_not_refused(tmp_path) -> None:
+    """A client sees its close before the server has saved the session and let go of its
+    lease; a resume sent at once (as SDK reconnect loops do) waits for it instead of being
+    refused (7 of 30 were, before the claim waited). Two processes on one SQLite file."""
+    from live_client import MODEL, ServeProcess, decode, open_live, send
+
+    args = ("--store", f"sqlite:{tmp_path / 'shared.db'}")
+    async with asyncio.timeout(120):
+        async with ServeProcess(*args) as a, ServeProcess(*args) as b:
+            handle = None
+            for i in range(12):
+                ws = await open_live((a, b)[i % 2])
+                resumption = {"handle": handle} if handle else {}
+                await send(ws, {"setup": {"model": MODEL, "sessionResumption": resumption}})
+                while True:  # setupComplete, then the session's new handle
+                    update = decode(await ws.recv()).get("sessionResumptionUpdate", {})
+                    if update.get("newHandle"):
+                        handle = update["newHandle"]
+                        break
+                await ws.close()  # and resume on the other process at once

@@ -15,6 +15,9 @@ SETUP_TIMEOUT = 30.0
 # openlive's own (Google is silent): a connection's "connected" mark in the store lives this
 # long without renewal, so a crashed process's sessions can be resumed again after it
 LEASE_TTL = 30.0
+# openlive's own: a resume waits this long for a connection the client has just closed to
+# let go of the session (a client sees its close before the server has saved and released)
+LEASE_WAIT = 2.0
 CONTEXT_WINDOW = 128 * 1024  # native-audio models' context window, in tokens
 
 
@@ -28,6 +31,7 @@ class Limits:
     context_window: int = CONTEXT_WINDOW
     setup_timeout: float | None = SETUP_TIMEOUT
     lease_ttl: float = LEASE_TTL
+    lease_wait: float = LEASE_WAIT
 
     @classmethod
     def none(cls) -> Limits:

@@ -15,6 +15,9 @@ old socket first. openlive does the same across server processes: a connection o
 resumable session holds a *lease* in the store (``Store.claim_lease``, key: the session's
 id, kept in every snapshot), renewed while it lives and released when it closes; a resume
 claims the lease before it continues the session and is refused while another holds it.
+A client sees its close before the server has saved the session and let go of it, so a
+claim waits up to ``Limits.lease_wait`` (openlive's own: 2 s) for the lease, and once it
+holds it loads the session again: the last holder saved its final state before it let go.
 A crashed process's leases expire after ``Limits.lease_ttl`` (openlive's own: 30 s).
 """
 

@@ -53,3 +53,17 @@ class LeaseKeeper:
         except Exception as exc:  # it expires by itself after its TTL
             log.warning("%s could not release its session lease: %s", self.label,
                         type(exc).__name__)
+
+
+async def claim_within(store: Store, key: str, holder: str, ttl: float, wait: float,
+                       every: float = 0.05) -> bool:
+    """Claim a lease, trying again for up to ``wait`` seconds while another holds it (a
+    connection that is closing lets go within moments)."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + wait
+    while True:
+        if await store.claim_lease(key, holder, ttl):
+            return True
+        if loop.time() >= until:
+            return False
+        await asyncio.sleep(every)
