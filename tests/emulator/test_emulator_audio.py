@@ -114,3 +114,20 @@ async def test_script_keys_for_the_rest_of_a_model_turn(serve):
         assert frame in (b'{"futureMessage":{"x":1}}', '{"futureMessage":{"x":1}}')
         got = await until_turn_complete(ws)
         assert transcript(got) == ""  # "after" was spoken before the raw messages
+
+
+def test_fields_the_core_honours_are_not_logged_as_ignored(caplog):
+    """The emulator logged 'accepted, not honoured: session_resumption' and then issued
+    handles (issue 17): the core's fields are honoured for every engine."""
+    import logging
+
+    from openlive.engines.emulator import EmulatorEngine
+    from openlive.wire.setup import Setup
+
+    caplog.set_level(logging.INFO, "openlive.emulator")
+    EmulatorEngine().open_session(Setup.model_validate({
+        "model": LIVE, "sessionResumption": {}, "historyConfig": {},
+        "contextWindowCompression": {"slidingWindow": {}}, "outputAudioTranscription": {},
+        "generationConfig": {"temperature": 0.2}}), LIVE)
+    (line,) = [r.getMessage() for r in caplog.records if "not honoured" in r.getMessage()]
+    assert line.endswith(": generation_config.temperature"), line

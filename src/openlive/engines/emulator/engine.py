@@ -27,11 +27,15 @@ log = logging.getLogger("openlive.emulator")
 
 
 # Setup fields the emulator acts on; the rest are accepted and logged.
+# Setup fields the session core honours for every engine (session/: resumption, context
+# compression, initial history, the tools' behaviour), and those the emulator acts on; the
+# rest are accepted and logged as not honoured.
 HONOURED = ("model", "generation_config.response_modalities", "system_instruction",
-            "tools", "realtime_input_config.activity_handling")
+            "tools", "realtime_input_config.activity_handling", "session_resumption",
+            "context_window_compression", "history_config", "output_audio_transcription")
 # ... and with the speech stages installed (openlive[local]).
-VOICE_HONOURED = ("input_audio_transcription", "output_audio_transcription",
-                  "realtime_input_config", "generation_config.speech_config")
+VOICE_HONOURED = ("input_audio_transcription", "realtime_input_config",
+                  "generation_config.speech_config")
 
 
 def _last_user_text(history: list[Content]) -> str:
