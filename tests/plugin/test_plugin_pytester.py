@@ -3,10 +3,13 @@ fresh project (pytester), which finds ``live_server`` through the ``pytest11`` e
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
+
+from openlive.testing import start_live_server
 
 pytest_plugins = ["pytester"]  # (a non-root conftest.py may not name plugins)
 
@@ -24,17 +27,46 @@ def doc_files() -> dict[str, str]:
     return dict(blocks)
 
 
-def test_the_documented_example_passes(pytester: pytest.Pytester) -> None:
+def doc_script() -> list:
+    """The emulator script of the page's test_weather.py (a literal)."""
+    found = re.search(r"^SCRIPT = (\[.*?\])\n\n", doc_files()["test_weather.py"], re.S | re.M)
+    assert found, "test_weather.py defines SCRIPT = [...]"
+    return ast.literal_eval(found.group(1))
+
+
+def test_the_documented_example_runs_as_copied(pytester: pytest.Pytester, tmp_path,
+                                               monkeypatch) -> None:
+    """As the page says: copied into a fresh folder, no ini, no pytest-asyncio settings;
+    then the replay test recorded against an upstream (an emulator standing in for
+    Google's service, with the page's script), then replayed by a plain ``pytest``."""
     files = doc_files()
     assert set(files) == {"weather.py", "test_weather.py", "test_weather_replay.py"}
-    pytester.makeini(INI)
-    for name, text in files.items():
-        pytester.path.joinpath(name).write_text(text)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers",
-                                           "-W", "error::pytest.PytestUnknownMarkWarning",
-                                           timeout=120)
-    result.assert_outcomes(passed=7)
-    assert list(pytester.path.joinpath("recordings").glob("*.jsonl"))  # recorded, replayed
+    for name in ("weather.py", "test_weather.py"):
+        pytester.path.joinpath(name).write_text(files[name])
+    strict = ("-p", "no:cacheprovider", "--strict-markers",
+              "-W", "error::pytest.PytestUnknownMarkWarning")
+    result = pytester.runpytest_subprocess(*strict, timeout=180)
+    result.assert_outcomes(passed=1)
+    assert "natively supported" not in result.stdout.str()
+
+    pytester.path.joinpath("test_weather_replay.py").write_text(files["test_weather_replay.py"])
+    upstream = start_live_server(script=doc_script(), api_keys=["upstream-key"], voice=False,
+                                 tls_dir=tmp_path / "tls")
+    try:
+        monkeypatch.setenv("GEMINI_API_KEY", "upstream-key")
+        result = pytester.runpytest_subprocess(
+            *strict, "--openlive-record-mode=once", f"--openlive-upstream={upstream.url}",
+            f"--openlive-upstream-cafile={upstream.cert}", timeout=180)
+        result.assert_outcomes(passed=3)
+        assert len(upstream.sessions) == 1  # recorded once; the Oslo test replays it
+        monkeypatch.delenv("GEMINI_API_KEY")
+        result = pytester.runpytest_subprocess(*strict, timeout=180)  # replays, no key
+        result.assert_outcomes(passed=3)
+        assert len(upstream.sessions) == 1
+    finally:
+        upstream.stop()
+    [recording] = pytester.path.joinpath("recordings", "test_weather_replay").iterdir()
+    assert recording.name == "test_the_app_against_its_recording.jsonl"
 
 
 def test_the_plugin_is_registered_by_its_entry_point(pytester: pytest.Pytester) -> None:
