@@ -43,7 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-compression", action="store_true",
                    help="refuse permessage-deflate (saves CPU with many sessions)")
     p.add_argument("--log-level", default="info",
-                   choices=["debug", "info", "warning", "error"])
+                   choices=["debug", "info", "warning", "error"],
+                   help="how much the server logs (default info: a line per session and "
+                        "start-up; debug: every rule matched and message dropped)")
     p.add_argument("--workers", type=ct.positive, default=1, metavar="N",
                    help="server processes sharing the port (SO_REUSEPORT, Linux; default 1). "
                         "Needs a shared --store (sqlite:PATH or redis://…) so that any "

@@ -27,8 +27,9 @@ class RedisStore(Store):
     async def open(self) -> None:
         try:
             import redis.asyncio as aioredis
-        except ImportError:  # pragma: no cover - redis is a runtime dependency
-            raise StoreError("the redis store needs the `redis` package") from None
+        except ImportError:
+            raise StoreError("the redis store needs the `redis` package: "
+                             "pip install 'openlive[redis]'") from None
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 

@@ -11,7 +11,12 @@ HELP = "scripted and deterministic, for tests"
 
 
 def add_arguments(g: argparse._ArgumentGroup) -> None:
-    g.add_argument("--script", metavar="FILE", help="emulator rules (YAML); see README")
+    from .script import RULE_KEYS
+
+    g.add_argument("--script", metavar="FILE",
+                   help="emulator rules: a YAML list of rules tried in order, each a mapping "
+                        f"of {', '.join(RULE_KEYS)} (a bad rule is refused at start, naming "
+                        "it); without one every turn gets 'You said: <text>'")
 
 
 def build(args: argparse.Namespace) -> Any:
