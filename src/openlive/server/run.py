@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..console import add_console_routes
 from ..engines.base import Engine
+from .admin import add_admin_routes
 from .app import LiveServer, ServerConfig
 from .connection_caps import CappedAppRunner
 
@@ -56,6 +57,7 @@ def build_app(live: LiveServer) -> web.Application:
     routes = [console] if live.config.console else []
     if live.engine.name == "local":
         routes.append(model_server)
+    routes.append(lambda app: add_admin_routes(app, live))  # the emulator's /__openlive API
     return live.make_app(routes=routes)
 
 

@@ -1,0 +1,193 @@
+"""The runtime admin API, for test suites that are not Python (Jest or Vitest on
+@google/genai, Go…), in the spirit of WireMock's ``/__admin`` API
+(https://wiremock.org/docs/standalone/admin-api-reference/): a test drives the emulator
+over HTTP while its app talks to the Live endpoint.
+
+| route | what it does |
+|---|---|
+| ``POST /__openlive/script`` | replaces the emulator's script (YAML or JSON, as ``--script``) |
+| ``DELETE /__openlive/script`` | restores the script the server started with |
+| ``GET /__openlive/sessions`` | every session: what the client and the server sent |
+| ``DELETE /__openlive/sessions`` | forgets them |
+
+Sessions opened after a new script use it (each copies the rules when it opens); the
+client's messages are normalised camelCase JSON, as the server's parser reads them.
+
+Who may call it: without an admin key, clients on the loopback interface only; with one
+(``$OPENLIVE_ADMIN_KEY``), whoever sends it in ``x-openlive-admin-key``, from anywhere, and
+nobody else. The key is never logged. This is openlive's own API: Google has none like it.
+Mounted when the engine is the emulator (the test double); the journal keeps the last
+:data:`MAX_SESSIONS` sessions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from .http_errors import error_response
+
+log = logging.getLogger("openlive.admin")
+
+PREFIX = "/__openlive"
+KEY_ENV = "OPENLIVE_ADMIN_KEY"
+KEY_HEADER = "x-openlive-admin-key"
+MAX_SESSIONS = 1000  # sessions kept in the journal (the oldest are dropped)
+MAX_SCRIPT_BYTES = 1024 * 1024
+
+
+class Journal:
+    """A ``ServerConfig.observer``: every session's frames, for ``GET /__openlive/sessions``."""
+
+    def __init__(self, limit: int = MAX_SESSIONS) -> None:
+        self.sessions: deque[dict[str, Any]] = deque(maxlen=limit)
+        self._open: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, label: str, direction: str, message: Any) -> None:
+        if direction == "open":
+            session = {"id": label.strip("[]"), "info": dict(message), "client": [],
+                       "server": [], "closed": False, "closeCode": None}
+            self.sessions.append(session)
+            self._open[label] = session
+            return
+        session = self._open.get(label)
+        if session is None:
+            return
+        if direction in ("client", "server"):
+            session[direction].append(message)
+        elif direction == "close":
+            session.update(closed=True, closeCode=message.get("code"))
+            if message.get("reason"):
+                session["closeReason"] = message["reason"]
+            del self._open[label]
+
+    def clear(self) -> None:
+        self.sessions.clear()  # open sessions go on, unrecorded: they were forgotten too
+        self._open.clear()
+
+    def report(self) -> list[dict[str, Any]]:
+        return [_described(s) for s in list(self.sessions)]
+
+
+def _client_message(frame: str | bytes) -> dict[str, Any]:
+    from ..wire.codec import parse_client_frame
+    from ..wire.errors import LiveError
+
+    try:
+        return parse_client_frame(frame).to_json_dict()
+    except LiveError:
+        text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+        return {"invalid": text}
+
+
+def _server_message(frame: str | bytes) -> Any:
+    try:
+        return json.loads(frame)
+    except ValueError:
+        return {"invalid": frame.decode("utf-8", "replace") if isinstance(frame, bytes)
+                else frame}
+
+
+def _described(session: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in session.items() if k not in ("client", "server")}
+    out["client"] = [_client_message(f) for f in session["client"]]
+    out["server"] = [_server_message(f) for f in session["server"]]
+    return out
+
+
+def _loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class Admin:
+    """The routes, the journal, and the emulator whose script they replace."""
+
+    def __init__(self, engine: Any, key: str | None = None) -> None:
+        self.engine = engine
+        self.key = key or None
+        self.journal = Journal()
+        self.started_with = list(engine.rules)
+
+    def allowed(self, request: web.Request) -> bool:
+        if self.key is not None:
+            sent = request.headers.get(KEY_HEADER, "")
+            return hmac.compare_digest(sent.encode(), self.key.encode())
+        return _loopback(request.remote)
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+            if not self.allowed(request):
+                log.warning("admin request %s %s from %s refused", request.method,
+                            request.path, request.remote)
+                why = ("a wrong or missing x-openlive-admin-key" if self.key is not None
+                       else "not from loopback (set $OPENLIVE_ADMIN_KEY to allow others)")
+                return error_response(403, "PERMISSION_DENIED", f"openlive admin: {why}")
+        return await handler(request)
+
+    async def replace_script(self, request: web.Request) -> web.Response:
+        from ..engines.emulator.script import ScriptError, parse_rules
+
+        if (request.content_length or 0) > MAX_SCRIPT_BYTES:
+            return error_response(413, "INVALID_ARGUMENT", "openlive admin: script too large")
+        body = await request.read()  # aiohttp refuses a body over client_max_size (1 MiB)
+        try:
+            data = yaml.safe_load(body.decode("utf-8"))  # YAML, and so JSON too
+            rules = parse_rules(data, source="POST /__openlive/script")
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            return error_response(400, "INVALID_ARGUMENT",
+                                  f"openlive admin: the script is not YAML or JSON: {exc}")
+        except ScriptError as exc:
+            return error_response(400, "INVALID_ARGUMENT", f"openlive admin: {exc}")
+        self.engine.rules = rules  # sessions copy the rules when they open
+        log.info("admin: script replaced (%d rules)", len(rules))
+        return web.json_response({"rules": len(rules)})
+
+    async def reset_script(self, request: web.Request) -> web.Response:
+        self.engine.rules = list(self.started_with)
+        return web.json_response({"rules": len(self.started_with)})
+
+    async def sessions(self, request: web.Request) -> web.Response:
+        return web.json_response({"sessions": self.journal.report()})
+
+    async def forget_sessions(self, request: web.Request) -> web.Response:
+        self.journal.clear()
+        return web.json_response({"sessions": []})
+
+
+def add_admin_routes(app: web.Application, live: Any, key: str | None = None) -> Admin | None:
+    """Mount the admin API on ``app`` when ``live``'s engine is the emulator; its journal
+    joins the server's observer. ``key``: the admin key (default ``$OPENLIVE_ADMIN_KEY``)."""
+    engine = live.engine
+    if getattr(engine, "name", None) != "emulator" or not hasattr(engine, "rules"):
+        return None
+    admin = Admin(engine, key if key is not None else os.environ.get(KEY_ENV, "").strip())
+    # the server's observer (LiveServer.observer when it keeps one, else its config's) now
+    # shows each frame to the journal first
+    holder = live if hasattr(live, "observer") else live.config
+    previous = holder.observer
+
+    def observe(label: str, direction: str, message: Any) -> None:
+        admin.journal(label, direction, message)
+        if previous is not None:
+            previous(label, direction, message)
+
+    holder.observer = observe
+    app.middlewares.append(admin.guard)
+    app.router.add_post(f"{PREFIX}/script", admin.replace_script)
+    app.router.add_delete(f"{PREFIX}/script", admin.reset_script)
+    app.router.add_get(f"{PREFIX}/sessions", admin.sessions)
+    app.router.add_delete(f"{PREFIX}/sessions", admin.forget_sessions)
+    return admin
