@@ -40,13 +40,13 @@ def main() -> int:
         counts["parser"] += 1
         check_parser(frame)
 
-    def core_case(plan: list, answers: list[bool], limited: bool) -> None:
+    def core_case(plan: list, answers: list[bool], limited: bool, permissive: bool) -> None:
         counts["core"] += 1
-        run_core(plan, answers, limited)
+        run_core(plan, answers, limited, permissive)
 
     targets = {
         "parser": given(frames)(parser_case),
-        "core": given(steps(), store_answers, st.booleans())(core_case),
+        "core": given(steps(), store_answers, st.booleans(), st.booleans())(core_case),
     }
     findings = 0
     for name, target in targets.items():

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from openlive.session import Phase
 from openlive.session import events as ev
 from openlive.session.limits import Limits
-from openlive.session.models import PROFILES
+from openlive.session.models import PROFILES, ModelCatalog
 from openlive.session.state import (
     SETUP_ORDER,
     ClaimSession,
@@ -120,9 +120,12 @@ def steps(draw: st.DrawFn) -> list[tuple[str, Any]]:
 store_answers = st.lists(st.booleans(), min_size=8, max_size=8)
 
 
-def run_core(plan: list[tuple[str, Any]], answers: list[bool], limited: bool) -> None:
-    """Drive one session through ``plan``; raises Finding (or any stray exception)."""
-    d = Driver(limits=Limits() if limited else Limits.none())
+def run_core(plan: list[tuple[str, Any]], answers: list[bool], limited: bool,
+             permissive: bool = False) -> None:
+    """Drive one session through ``plan`` (openlive's deadlines when ``limited``; the
+    models' refusals off when ``permissive``); raises Finding (or any stray exception)."""
+    catalog = ModelCatalog(extra_names=["openlive-emulator"], permissive=permissive)
+    d = Driver(limits=Limits() if limited else Limits.none(), catalog=catalog)
     core = d.core
     stored: dict[str, dict] = {}  # snapshots under handles this session issued
     now = 0.0

@@ -23,6 +23,6 @@ def test_the_parser_refuses_only_with_1007(frame) -> None:
 
 
 @SAMPLE
-@given(steps(), store_answers, st.booleans())
-def test_the_session_core_keeps_its_invariants(plan, answers, limited) -> None:
-    run_core(plan, answers, limited)
+@given(steps(), store_answers, st.booleans(), st.booleans())
+def test_the_session_core_keeps_its_invariants(plan, answers, limited, permissive) -> None:
+    run_core(plan, answers, limited, permissive)
