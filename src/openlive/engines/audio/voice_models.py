@@ -42,7 +42,10 @@ class VoiceModels:
         self.whisper_model = whisper_model
         self.piper_voice = piper_voice
         self.piper_config = piper_config
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the counters and the preload thread
+        # one lock a model: a session that only needs to speak does not wait for Whisper
+        self._asr_lock = threading.Lock()
+        self._tts_lock = threading.Lock()
         self._transcriber: Any = transcriber
         self._synthesizer: Any = synthesizer
         self._preload: threading.Thread | None = None
@@ -71,7 +74,7 @@ class VoiceModels:
             return cls._shared
 
     def transcriber(self) -> Any:
-        with self._lock:
+        with self._asr_lock:
             if self._transcriber is None:
                 from .asr import Transcriber
 
@@ -81,7 +84,7 @@ class VoiceModels:
             return self._transcriber
 
     def synthesizer(self) -> Any:
-        with self._lock:
+        with self._tts_lock:
             if self._synthesizer is None:
                 from .tts import Synthesizer
 
@@ -98,9 +101,9 @@ class VoiceModels:
 
         t0 = time.monotonic()
         VadSegmenter().feed(b"\x00" * 4096)
-        self.transcriber().warm_up()
-        for _chunk in self.synthesizer().synthesize("Hello."):
+        for _chunk in self.synthesizer().synthesize("Hello."):  # first: replies need it
             pass
+        self.transcriber().warm_up()
         log.info("speech models warmed up in %.1f s", time.monotonic() - t0)
 
     def preload(self) -> None:
