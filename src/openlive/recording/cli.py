@@ -68,12 +68,30 @@ def _cut(text: str, width: int) -> str:
     return shorten(text.replace("\n", "\\n"), width)
 
 
+def _not_a_recording(records: list) -> str | None:
+    """Why ``records`` (read from a file) are not a recording, or None when they are."""
+    if not records:
+        return "no JSON lines in it"
+    if not all(isinstance(r, dict) and "direction" in r for r in records):
+        return "its lines are not recorded messages"
+    if records[0].get("direction") != "open":
+        return "it does not start with a session's open line"
+    return None
+
+
 def show_recording(path: Path, width: int = 100) -> int:
     try:
         records = read_recording(path)
     except OSError as exc:
         print(f"openlive: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
+    except UnicodeDecodeError:
+        records = []  # a binary file
+    why = _not_a_recording(records)
+    if why is not None:
+        print(f"openlive: {path} is not a recording ({why}; recordings are the .jsonl "
+              "files written by serve --record)", file=sys.stderr)
+        return 2
     arrows = {"client": "app  ->", "server": "  <- model"}
     for r in records:
         t, direction = r.get("t", 0.0), r.get("direction")
