@@ -3,6 +3,7 @@ traceback or a silently changed value (issue 17)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -11,9 +12,11 @@ import pytest
 MAIN = "import sys; from openlive.cli import main; sys.exit(main())"
 
 
-def openlive(*args: str, stdin: str = "") -> tuple[int, str]:
+def openlive(*args: str, stdin: str = "", env: dict[str, str] | None = None
+             ) -> tuple[int, str]:
     done = subprocess.run([sys.executable, "-c", MAIN, *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
     return done.returncode, done.stderr
 
 
@@ -48,3 +51,14 @@ def test_token_create_takes_chat_s_option_name_and_not_google_s_key():
                           capture_output=True, text=True, timeout=60)
     assert "--ca-file" in done.stdout and "$OPENLIVE_API_KEY" in done.stdout
     assert "GEMINI_API_KEY" not in done.stdout
+
+
+def test_mic_without_a_sound_library_says_what_to_install(tmp_path):
+    """As on CI (no sounddevice): the mic command says how to get it, in one line."""
+    blocked = tmp_path / "sounddevice"
+    blocked.mkdir()
+    (blocked / "__init__.py").write_text("raise ImportError('blocked for this test')\n")
+    code, err = openlive("mic", "--list-devices", env={"PYTHONPATH": str(tmp_path)})
+    assert code == 2, err
+    assert "pip install 'openlive[audio]'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err

@@ -49,8 +49,18 @@ def add_client_parsers(sub: argparse._SubParsersAction) -> None:
 
     mic = sub.add_parser("mic", help="microphone in, speaker out, with barge-in",
                          description="A voice session on this machine's microphone and "
-                                     "speaker (needs sounddevice). Ctrl+C ends it.")
+                                     "speaker (pip install 'openlive[audio]'). Ctrl+C ends "
+                                     "it. Use headphones: from the speakers the model hears "
+                                     "itself and interrupts its own answer.")
     _common(mic)
+    mic.add_argument("--list-devices", action="store_true",
+                     help="print the sound devices (number and name) and exit")
+    mic.add_argument("--input-device", metavar="N|NAME",
+                     help="microphone: a number from --list-devices or part of a name "
+                          "(default: the system's)")
+    mic.add_argument("--output-device", metavar="N|NAME",
+                     help="speaker: a number from --list-devices or part of a name "
+                          "(default: the system's)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from ..wire.server_messages import ServerMessage
-from . import audio
+from . import audio, speaker
 from .errors import LiveClientError, LiveConnectError
 from .session import LiveSession, Received, connect
 from .speaker import NoSoundDevice, Player, open_sounddevice
@@ -386,13 +386,20 @@ async def _talk(args: argparse.Namespace, out: Output) -> int:
 # ------------------------------------------------------------------------------ mic
 
 async def _mic(args: argparse.Namespace, out: Output) -> int:
+    in_dev, out_dev = speaker.device(args.input_device), speaker.device(args.output_device)
     try:
-        sd = open_sounddevice(need_input=True, need_output=True)
+        sd = open_sounddevice(need_input=not args.list_devices,
+                              need_output=not args.list_devices,
+                              input_device=in_dev, output_device=out_dev)
     except NoSoundDevice as exc:
         out.status(f"mic needs a microphone and a speaker: {exc}. Without a sound device, "
                    "use: openlive talk INPUT.wav --save reply.wav")
         return 2
-    device_rate = int(sd.query_devices(kind="input")["default_samplerate"])
+    if args.list_devices:
+        print(sd.query_devices())
+        return 0
+    out.status("use headphones: from the speakers the model hears itself and stops")
+    device_rate = int(sd.query_devices(in_dev, kind="input")["default_samplerate"])
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -401,9 +408,9 @@ async def _mic(args: argparse.Namespace, out: Output) -> int:
 
     session = await _open(args, out, modality="AUDIO", input_transcription=True,
                           output_transcription=True)
-    player = Player(sd, audio.OUTPUT_RATE)
+    player = Player(sd, audio.OUTPUT_RATE, device=out_dev)
     mic = sd.RawInputStream(samplerate=device_rate, channels=1, dtype="int16",
-                            blocksize=device_rate // 10, callback=on_input)
+                            blocksize=device_rate // 10, callback=on_input, device=in_dev)
 
     async def send() -> None:
         while True:

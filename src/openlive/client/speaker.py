@@ -8,14 +8,25 @@ from typing import Any
 
 import numpy as np
 
-INSTALL_HINT = "pip install sounddevice (and PortAudio, e.g. apt install libportaudio2)"
+INSTALL_HINT = ("pip install 'openlive[audio]' (sounddevice; on Linux also PortAudio: "
+                "apt install libportaudio2)")
 
 
 class NoSoundDevice(RuntimeError):
     """No usable sound device: the message is one line a person can act on."""
 
 
-def open_sounddevice(*, need_input: bool = False, need_output: bool = True) -> Any:
+def device(value: str | None) -> int | str | None:
+    """A ``--input-device``/``--output-device`` value as sounddevice takes it: a number
+    from ``--list-devices``, or part of a name."""
+    if value is None:
+        return None
+    return int(value) if value.strip().isdigit() else value
+
+
+def open_sounddevice(*, need_input: bool = False, need_output: bool = True,
+                     input_device: int | str | None = None,
+                     output_device: int | str | None = None) -> Any:
     """The sounddevice module, checked for the devices needed; else NoSoundDevice."""
     try:
         import sounddevice as sd  # noqa: PLC0415 - optional, heavy, needs PortAudio
@@ -23,24 +34,31 @@ def open_sounddevice(*, need_input: bool = False, need_output: bool = True) -> A
         raise NoSoundDevice(f"sounddevice is not installed: {INSTALL_HINT}") from None
     except OSError as exc:  # the module is there but PortAudio is not
         raise NoSoundDevice(f"PortAudio is not available ({exc}): {INSTALL_HINT}") from None
-    for kind, needed in (("input", need_input), ("output", need_output)):
+    for kind, needed, chosen in (("input", need_input, input_device),
+                                 ("output", need_output, output_device)):
         if not needed:
             continue
         try:
-            sd.query_devices(kind=kind)
+            if chosen is None:
+                sd.query_devices(kind=kind)
+            else:
+                sd.query_devices(chosen, kind=kind)
         except Exception as exc:  # sounddevice raises PortAudioError / ValueError
-            raise NoSoundDevice(f"no {kind} sound device found ({exc})") from None
+            which = f"{kind} sound device {chosen!r}" if chosen is not None else \
+                f"{kind} sound device"
+            raise NoSoundDevice(f"no {which} found ({exc}); see openlive mic "
+                                "--list-devices") from None
     return sd
 
 
 class Player:
     """Plays 16-bit mono PCM as it arrives; :meth:`clear` drops what is queued (barge-in)."""
 
-    def __init__(self, sd: Any, rate: int = 24000) -> None:
+    def __init__(self, sd: Any, rate: int = 24000, device: int | str | None = None) -> None:
         self._buf = bytearray()
         self._lock = threading.Lock()
         self._stream = sd.RawOutputStream(samplerate=rate, channels=1, dtype="int16",
-                                          callback=self._fill)
+                                          callback=self._fill, device=device)
         self._stream.start()
 
     def _fill(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
