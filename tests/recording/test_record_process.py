@@ -18,7 +18,7 @@ import websockets
 
 from openlive.cli import main
 from openlive.recording import read_recording
-from openlive.recording.recorder import handle_digest
+from openlive.recording.recorder import export_audio, handle_digest
 
 # openlive's own model, where TEXT replies stay allowed: these tests are about mechanics,
 # not Google fidelity (gemini Live models answer in AUDIO only)
@@ -89,7 +89,7 @@ async def test_recording_grows_live_and_survives_kill_9_without_secrets(tmp_path
                 assert kinds == ["setup", "realtimeInput", "realtimeInput", "realtimeInput",
                                  "clientContent"]
                 assert done, live
-                wav_path = record / f"{path.stem}.client.wav"
+                [wav_path] = export_audio(path, tmp_path / "during")  # audio: in the JSONL
                 with wave.open(str(wav_path)) as w:
                     assert w.readframes(w.getnframes()) == sound
                 proc.kill()  # kill -9 with the session open
@@ -101,6 +101,7 @@ async def test_recording_grows_live_and_survives_kill_9_without_secrets(tmp_path
     lines = path.read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line is whole
     assert len(records) >= len(live) and records[-1]["direction"] != "close"
+    [wav_path] = export_audio(path, tmp_path / "after")
     with wave.open(str(wav_path)) as w:
         assert (w.getframerate(), w.readframes(w.getnframes())) == (16_000, sound)
     # no key, no handle in clear: handles appear only as their digests

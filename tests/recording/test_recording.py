@@ -1,4 +1,5 @@
-"""serve --record: JSONL + WAV per session, flushed as it runs, no secrets; recordings CLI."""
+"""serve --record: one JSONL per session (audio included; WAV on demand), flushed as it runs,
+no secrets; recordings CLI."""
 
 from __future__ import annotations
 
@@ -64,13 +65,16 @@ async def test_a_session_is_recorded_as_it_runs_without_secrets(tmp_path):
     assert any(r.get("message", {}).get("serverContent", {}).get("modelTurn") for r in records)
     for file in tmp_path.iterdir():
         assert b"s3cret" not in file.read_bytes(), file
-    with wave.open(str(tmp_path / f"{path.stem}.client.wav")) as w:
+    # audio is stored once, in the JSONL; `openlive recordings audio` writes it as WAV
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".jsonl"]
+    assert main(["recordings", "audio", str(path), "--out", str(tmp_path / "wav")]) == 0
+    with wave.open(str(tmp_path / "wav" / f"{path.stem}.client.wav")) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
         assert w.readframes(w.getnframes()) == pcm(0.1, 16000)
 
 
 def test_server_audio_and_odd_frames_through_the_observer(tmp_path):
-    recorder = Recorder(tmp_path)
+    recorder = Recorder(tmp_path, wav=True)  # WAV files too, written as the session runs
     recorder("[session 7]", "open", {"api_version": "v1beta", "auth": "token"})
     speech = pcm(0.2, 24000)
     message = {"serverContent": {"modelTurn": {"parts": [{"inlineData": {
@@ -253,7 +257,7 @@ def test_recordings_are_private_whatever_the_umask(tmp_path, umask):
     directory = tmp_path / "rec" / "sessions"
     old = os.umask(umask)
     try:
-        recorder = Recorder(directory)
+        recorder = Recorder(directory, wav=True)
         recorder("[session 8]", "open", {})
         recorder("[session 8]", "client", json.dumps({"realtimeInput": {"audio": {
             "mimeType": "audio/pcm;rate=16000",

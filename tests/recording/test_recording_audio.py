@@ -55,7 +55,7 @@ def test_audio_without_a_mime_type_is_recorded_as_16_khz(tmp_path):
     message = {"realtimeInput": {"audio": {"data": b64(speech)}}}
     assert client_audio(message) == [(speech, 16_000)]
     assert audio_seconds(message) == pytest.approx(0.1)  # the replay's audio position
-    recorder = Recorder(tmp_path)
+    recorder = Recorder(tmp_path, wav=True)
     recorder("[session 1]", "open", {"api_version": "v1beta", "auth": "none"})
     recorder("[session 1]", "client", json.dumps(SETUP))
     recorder("[session 1]", "client", json.dumps(message))
@@ -70,7 +70,7 @@ def test_only_the_first_media_chunk_is_recorded(tmp_path):
         {"mime_type": "audio/pcm;rate=8000", "data": b64(second)}]}}
     assert client_audio(message) == [(first, 8_000)]
     assert audio_seconds(message) == pytest.approx(0.1)
-    recorder = Recorder(tmp_path)
+    recorder = Recorder(tmp_path, wav=True)
     recorder("[session 2]", "open", {"api_version": "v1beta", "auth": "none"})
     recorder("[session 2]", "client", json.dumps(SETUP))
     recorder("[session 2]", "client", json.dumps(message))
@@ -108,7 +108,7 @@ def test_a_replay_script_counts_audio_without_a_mime_type(tmp_path):
 async def test_frames_of_one_event_loop_pass_share_one_time(tmp_path):
     """A server's burst (turnComplete and the resumption update after it, written in one
     go) is recorded at one time, however long writing the lines takes."""
-    recorder = Recorder(tmp_path)
+    recorder = Recorder(tmp_path, wav=True)
     recorder("[session 3]", "open", {"api_version": "v1beta", "auth": "none"})
     recorder("[session 3]", "client", json.dumps(SETUP))
     await asyncio.sleep(0.01)

@@ -50,3 +50,23 @@ def test_python_dash_m_openlive() -> None:
     done = subprocess.run([sys.executable, "-m", "openlive", "recordings", "show", "/etc/passwd"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "is not a recording" in done.stderr
+
+
+def test_show_says_how_much_audio_and_audio_writes_it(tmp_path, capsys) -> None:
+    import base64
+    import wave
+
+    pcm = b"\x01\x00" * 1600  # 0.1 s at 16 kHz
+    path = tmp_path / "a.jsonl"
+    lines = [{"t": 0.0, "direction": "open", "session": "a"},
+             {"t": 0.0, "direction": "client", "message": {"realtimeInput": {"audio": {
+                 "mimeType": "audio/pcm;rate=16000", "data": base64.b64encode(pcm).decode()}}}}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert main(["recordings", "show", str(path)]) == 0
+    assert "audio: 0.10 s from the app, 0.00 s from the model (openlive recordings audio" in (
+        capsys.readouterr().out)
+    assert main(["recordings", "audio", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "a.client.wav")
+    with wave.open(str(tmp_path / "a.client.wav")) as w:
+        assert w.readframes(w.getnframes()) == pcm
+    assert main(["recordings", "audio", "/etc/passwd"]) == 2

@@ -8,7 +8,7 @@ import wave
 from pathlib import Path
 
 from .describe import describe, shorten
-from .recorder import read_recording
+from .recorder import client_audio, export_audio, read_recording, server_audio
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     show = rsub.add_parser("show", help="a session as a readable transcript with timings")
     show.add_argument("file", metavar="FILE", help="a .jsonl recording")
     show.add_argument("--width", type=int, default=100, help="cut long lines (default 100)")
+    audio = rsub.add_parser("audio", help="write a recording's audio as WAV files",
+                            description="Write the audio held in a recording as WAV files "
+                                        "(<stem>.client.wav, <stem>.server.wav).")
+    audio.add_argument("file", metavar="FILE", help="a .jsonl recording")
+    audio.add_argument("--out", metavar="DIR", help="where to write them (default: beside it)")
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -27,6 +32,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return list_recordings(Path(args.directory))
     if args.recordings_command == "show":
         return show_recording(Path(args.file), args.width)
+    if args.recordings_command == "audio":
+        return write_audio(Path(args.file), args.out)
     parser.parse_args(["recordings", "--help"])
     return 2
 
@@ -109,8 +116,44 @@ def show_recording(path: Path, width: int = 100) -> int:
         print(f"{t:9.3f}s  " + _cut(line, width))
     if not records or records[-1].get("direction") != "close":
         print("          (recording ends here: the session did not close cleanly)")
-    for wav_path in sorted(path.parent.glob(path.stem + ".*.wav")):
+    wavs = sorted(path.parent.glob(path.stem + ".*.wav"))
+    for wav_path in wavs:
         with wave.open(str(wav_path)) as w:
             secs = w.getnframes() / w.getframerate()
             print(f"audio: {wav_path.name} ({w.getframerate()} Hz, {secs:.2f} s)")
+    if not wavs:
+        seconds = {"client": 0.0, "server": 0.0}
+        for r in records:
+            message = r.get("message")
+            if isinstance(message, dict) and r.get("direction") in seconds:
+                read = client_audio if r["direction"] == "client" else server_audio
+                seconds[r["direction"]] += sum(len(p) / 2 / rate for p, rate in read(message))
+        if any(seconds.values()):
+            print(f"audio: {seconds['client']:.2f} s from the app, {seconds['server']:.2f} s "
+                  f"from the model (openlive recordings audio {path} writes them as WAV)")
+    return 0
+
+
+def write_audio(path: Path, out: str | None) -> int:
+    try:
+        records = read_recording(path)
+    except OSError as exc:
+        print(f"openlive: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        records = []
+    why = _not_a_recording(records)
+    if why is not None:
+        print(f"openlive: {path} is not a recording ({why})", file=sys.stderr)
+        return 2
+    try:
+        written = export_audio(path, out)
+    except OSError as exc:
+        print(f"openlive: cannot write the audio: {exc.strerror}: {exc.filename}",
+              file=sys.stderr)
+        return 1
+    for wav_path in written:
+        print(wav_path)
+    if not written:
+        print(f"no audio in {path}")
     return 0

@@ -1,4 +1,4 @@
-"""Write every session as it runs: DIR/<timestamp>-<session>.jsonl plus WAV audio.
+"""Write every session as it runs: DIR/<timestamp>-<session>.jsonl (audio included).
 
 Each JSONL line is one JSON object: ``{"t": seconds since the session opened (monotonic;
 frames sent or received in one event-loop pass share one t), "direction": "open" |
@@ -16,12 +16,14 @@ credentials too: ``sessionResumptionUpdate.newHandle`` and
 12 hex digits), so a recording still shows which handle resumed which session. The
 ``close`` line holds the close code and, when the server knows it, the reason.
 
-Audio goes to ``<stem>.client.wav`` (the app's input, usually 16 kHz) and
-``<stem>.server.wav`` (the model's output, usually 24 kHz): 16-bit mono PCM, the header
-updated on every write so the file is valid at every moment. A chunk at another rate than
-the side's first one goes to ``<stem>.<side>.<rate>.wav``. Client audio is read as the
-session core reads it (:func:`client_audio`): no mime type is 16 kHz PCM, and of the
-deprecated ``mediaChunks`` only the first counts.
+Audio is stored once, base64 in its message as it was sent. ``Recorder(DIR, wav=True)``
+also writes it as it runs to ``<stem>.client.wav`` (the app's input, usually 16 kHz) and
+``<stem>.server.wav`` (the model's output, usually 24 kHz), and :func:`export_audio`
+(``openlive recordings audio FILE``) writes the same files from a recording afterwards:
+16-bit mono PCM, the header updated on every write so the file is valid at every moment. A
+chunk at another rate than the side's first one goes to ``<stem>.<side>.<rate>.wav``.
+Client audio is read as the session core reads it (:func:`client_audio`): no mime type is
+16 kHz PCM, and of the deprecated ``mediaChunks`` only the first counts.
 """
 
 from __future__ import annotations
@@ -231,7 +233,7 @@ class SessionLines:
 
 class _SessionFile(SessionLines):
     def __init__(self, directory: Path, label: str, info: dict,
-                 before_record: BeforeRecord | None = None) -> None:
+                 before_record: BeforeRecord | None = None, wav: bool = False) -> None:
         self.directory = directory
         number = "".join(c for c in label if c.isdigit()) or "0"
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -247,14 +249,36 @@ class _SessionFile(SessionLines):
                 n += 1
                 self.stem = f"{base}-{os.getpid()}-{n}"
         self.file: TextIO = os.fdopen(fd, "w", encoding="utf-8")
-        self.wavs: dict[tuple[str, int], wave.Wave_write] = {}
-        self.wav_files: list[BinaryIO] = []
-        self.first_rate: dict[str, int] = {}
+        self.wav = WavFiles(directory, self.stem) if wav else None
         super().__init__(self.stem, info, before_record)
 
     def write(self, record: dict) -> None:
         self.file.write(json_line(record))
         self.file.flush()
+
+    def audio(self, side: str, pcm: bytes, rate: int) -> None:
+        if self.wav is not None:
+            self.wav.audio(side, pcm, rate)
+
+    def close(self, info: dict) -> None:
+        self.write(self.closing_record(info))
+        self.file.close()
+        if self.wav is not None:
+            self.wav.close()
+
+
+class WavFiles:
+    """A session's audio as WAV files beside its recording: ``<stem>.client.wav``,
+    ``<stem>.server.wav``, ``<stem>.<side>.<rate>.wav`` for another rate than the side's
+    first; 16-bit mono PCM, private (0600), the header patched on every write so that each
+    file is valid at every moment."""
+
+    def __init__(self, directory: Path, stem: str) -> None:
+        self.directory, self.stem = directory, stem
+        self.wavs: dict[tuple[str, int], wave.Wave_write] = {}
+        self.files: list[BinaryIO] = []
+        self.first_rate: dict[str, int] = {}
+        self.paths: list[Path] = []
 
     def audio(self, side: str, pcm: bytes, rate: int) -> None:
         if not pcm:
@@ -263,8 +287,9 @@ class _SessionFile(SessionLines):
         wav = self.wavs.get((side, rate))
         if wav is None:
             name = f"{self.stem}.{side}.wav" if rate == first else f"{self.stem}.{side}.{rate}.wav"
-            file = os.fdopen(_private_file(self.directory / name), "wb")
-            self.wav_files.append(file)  # wave.open leaves a file it did not open to us
+            self.paths.append(self.directory / name)
+            file = os.fdopen(_private_file(self.paths[-1]), "wb")
+            self.files.append(file)  # wave.open leaves a file it did not open to us
             wav = wave.open(file, "wb")
             wav.setnchannels(1)
             wav.setsampwidth(2)
@@ -273,13 +298,33 @@ class _SessionFile(SessionLines):
         wav.writeframes(pcm[: len(pcm) - len(pcm) % 2])  # patches the header each time
         wav._file.flush()  # noqa: SLF001 - the stdlib keeps the file private
 
-    def close(self, info: dict) -> None:
-        self.write(self.closing_record(info))
-        self.file.close()
+    def close(self) -> None:
         for wav in self.wavs.values():
             wav.close()
-        for file in self.wav_files:
+        for file in self.files:
             file.close()
+
+
+def export_audio(path: str | Path, directory: str | Path | None = None) -> list[Path]:
+    """The audio held in the recording ``path`` written as WAV files (named as the recorder
+    names them) in ``directory`` (default: beside it); the files written."""
+    path = Path(path)
+    folder = Path(directory) if directory is not None else path.parent
+    private_directory(folder)
+    out = WavFiles(folder, path.stem)
+    try:
+        for record in read_recording(path):
+            message = record.get("message") if isinstance(record, dict) else None
+            if not isinstance(message, dict):
+                continue
+            side = record.get("direction")
+            chunks = (client_audio(message) if side == "client" else
+                      server_audio(message) if side == "server" else [])
+            for pcm, rate in chunks:
+                out.audio(side, pcm, rate)
+    finally:
+        out.close()
+    return out.paths
 
 
 def json_line(record: dict) -> str:
@@ -295,12 +340,15 @@ def json_line(record: dict) -> str:
 
 class Recorder:
     """A ``ServerConfig.observer`` that records every session under ``directory``;
-    ``before_record`` (see :data:`BeforeRecord`) may change or leave out each message."""
+    ``before_record`` (see :data:`BeforeRecord`) may change or leave out each message;
+    ``wav``: also write each session's audio as WAV files as it runs (a second copy: the
+    JSONL holds it; :func:`export_audio` writes the same files from it later)."""
 
     def __init__(self, directory: str | Path, *,
-                 before_record: BeforeRecord | None = None) -> None:
+                 before_record: BeforeRecord | None = None, wav: bool = False) -> None:
         self.directory = Path(directory)
         self.before_record = before_record
+        self.wav = wav
         private_directory(self.directory)
         self._open: dict[str, _SessionFile] = {}
 
@@ -308,7 +356,7 @@ class Recorder:
         try:
             if direction == "open":
                 self._open[label] = _SessionFile(self.directory, label, dict(message),
-                                                 self.before_record)
+                                                 self.before_record, self.wav)
                 return
             session = self._open.get(label)
             if session is None:
