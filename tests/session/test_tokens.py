@@ -63,3 +63,22 @@ def test_token_spent_and_expired_rules() -> None:
     with pytest.raises(LiveError):
         d.admit({}, spent=False, now=10.0)
     assert d.core.phase is Phase.CLOSED
+
+
+def test_the_operator_is_told_which_token_rule_refused_and_the_client_is_not():
+    """Google answers an unknown, an expired and a spent token alike; the log must not
+    (issue 17): LiveError.detail, never sent."""
+    rec = {"name": "auth_tokens/x", "uses": 2, "used": 2, "expire_time": 100.0,
+           "new_session_expire_time": 50.0, "setup": None, "field_mask": None}
+    refusals = [tk.token_error(None, 1.0), tk.token_error(rec, 100.0),
+                tk.new_session_error({**rec, "used": 0}, 60.0), tk.new_session_error(rec, 10.0)]
+    assert {(e.code, e.reason) for e in refusals} == {(1008, refusals[0].reason)}
+    assert [e.detail for e in refusals] == [
+        "unknown ephemeral token", "ephemeral token expired (past its expireTime)",
+        "ephemeral token past its newSessionExpireTime (no new sessions)",
+        "ephemeral token spent (all 2 uses taken)"]
+    d = Driver(token={**rec, "used": 0}).setup()
+    with pytest.raises(LiveError) as info:
+        d.admit({}, spent=False, now=10.0)
+    assert info.value.detail == "ephemeral token spent (no use left)"
+    assert "spent" not in info.value.reason

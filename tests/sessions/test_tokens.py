@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -77,7 +78,8 @@ async def test_rest_create_shapes_and_refusals(serve) -> None:
         assert status == 400 and "modell" in data["error"]["message"]
 
 
-async def test_constrained_accepts_both_credential_forms_and_spends_uses(serve) -> None:
+async def test_constrained_accepts_both_credential_forms_and_spends_uses(serve, caplog) -> None:
+    caplog.set_level(logging.INFO, "openlive")
     server = await serve(api_keys=[KEY], limits=NO_LIMITS)
     async with asyncio.timeout(15):
         _, tok = await create(server, {"uses": 2})
@@ -97,6 +99,12 @@ async def test_constrained_accepts_both_credential_forms_and_spends_uses(serve) 
             ws = await open_live(server, constrained=True, query=query)
             await send(ws, {"setup": {"model": MODEL}})
             assert await closed_with(ws) == REFUSED
+    # the client hears Google's one reason; the operator's log says which rule refused
+    logged = [r.getMessage() for r in caplog.records if "refused: " in r.getMessage()]
+    assert any("refused: ephemeral token spent" in line
+               for line in logged), logged
+    assert any(line.endswith("refused: unknown ephemeral token") for line in logged), logged
+    assert not any(name in r.getMessage() for r in caplog.records)  # never the token
 
 
 async def test_resuming_does_not_spend_a_use_and_expiry_is_enforced(serve) -> None:

@@ -71,6 +71,7 @@ class Connection:
                     if core.needs() is not None:
                         await self._admit_guarded()
                 except LiveError as exc:
+                    self._log_detail(exc)
                     await self._end(exc.code, exc.reason)
                     break
                 self._pump()
@@ -106,6 +107,11 @@ class Connection:
         self.core.close()
         self._rearm.set()
         await self.edge.close(code, reason)
+
+    def _log_detail(self, exc: LiveError) -> None:
+        """What the client's reason does not say (an unknown, expired or spent token)."""
+        if exc.detail:
+            log.info("%s refused: %s", self.label, exc.detail)
 
     async def _end(self, code: int, reason: str) -> None:
         """The session ends: what the core queued goes out, then the close."""
@@ -230,6 +236,7 @@ class Connection:
             try:
                 core.tick(time.time())
             except LiveError as exc:
+                self._log_detail(exc)
                 await self._end(exc.code, exc.reason)
                 return
             await self.flush()

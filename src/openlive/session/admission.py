@@ -111,7 +111,8 @@ class Gate:
         if refused is not None:
             raise refused
         if not spent:
-            raise LiveError(1008, errors.UNREGISTERED_CALLER)
+            raise LiveError(1008, errors.UNREGISTERED_CALLER,
+                            "ephemeral token spent (no use left)")
 
     def spend_args(self) -> tuple[str, int]:
         """The token's name and its number of uses: what the store's ``spend_token`` takes."""

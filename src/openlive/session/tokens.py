@@ -125,18 +125,26 @@ def token_response(record: dict) -> dict[str, Any]:
 
 def token_error(record: dict | None, now: float) -> LiveError | None:
     """Can this token open a connection at all (unknown or past expireTime)?"""
-    if record is None or now >= record["expire_time"]:
-        return LiveError(1008, errors.UNREGISTERED_CALLER)
+    if record is None:
+        return LiveError(1008, errors.UNREGISTERED_CALLER, "unknown ephemeral token")
+    if now >= record["expire_time"]:
+        return LiveError(1008, errors.UNREGISTERED_CALLER,
+                         "ephemeral token expired (past its expireTime)")
     return None
 
 
 def new_session_error(record: dict, now: float) -> LiveError | None:
     """May this token start a new (not resumed) session now? Uses are counted by the store."""
-    if now >= record["new_session_expire_time"] or now >= record["expire_time"]:
-        return LiveError(1008, errors.UNREGISTERED_CALLER)
+    if now >= record["expire_time"]:
+        return LiveError(1008, errors.UNREGISTERED_CALLER,
+                         "ephemeral token expired (past its expireTime)")
+    if now >= record["new_session_expire_time"]:
+        return LiveError(1008, errors.UNREGISTERED_CALLER,
+                         "ephemeral token past its newSessionExpireTime (no new sessions)")
     uses = record.get("uses", 1)
     if uses and record.get("used", 0) >= uses:
-        return LiveError(1008, errors.UNREGISTERED_CALLER)
+        return LiveError(1008, errors.UNREGISTERED_CALLER,
+                         f"ephemeral token spent (all {uses} uses taken)")
     return None
 
 

@@ -43,10 +43,13 @@ def cut_reason(reason: str) -> str:
 class LiveError(Exception):
     """Ends one session with a WebSocket close code and a reason, as Google's service does."""
 
-    def __init__(self, code: int, reason: str) -> None:
+    def __init__(self, code: int, reason: str, detail: str | None = None) -> None:
         super().__init__(f"{code} {reason}")
         self.code = code
         self.reason = cut_reason(reason)
+        # for the operator's log only, never sent: Google's reason is often the same text for
+        # different causes (an unknown, an expired and a spent token)
+        self.detail = detail
 
     @classmethod
     def invalid_argument(cls, detail: str = INVALID_ARGUMENT) -> LiveError:

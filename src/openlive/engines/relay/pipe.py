@@ -69,6 +69,8 @@ class RelayConnection:
             try:
                 setup = await self._admit(first)
             except LiveError as exc:
+                if exc.detail:  # what the client's reason does not say (a spent token…)
+                    log.info("%s refused: %s", self.label, exc.detail)
                 await self.close(exc.code, exc.reason)
                 return
             assert dial is not None

@@ -94,6 +94,8 @@ class ReplayConnection:
                         await admit_first_frame(self.gate, frame, self.store)
                     self._receive(frame)
                 except LiveError as exc:
+                    if exc.detail:  # what the client's reason does not say (a spent token…)
+                        log.info("%s refused: %s", self.label, exc.detail)
                     await self.close(exc.code, exc.reason)
                     break
         except asyncio.CancelledError:
