@@ -12,6 +12,10 @@ STATE = "#state"
 
 
 def connect(page, modality: str = "AUDIO") -> None:
+    """AUDIO on the console's default model (gemini-3.8-live), or TEXT on the emulator's own
+    model (gemini models answer in AUDIO only: a TEXT setup is refused, session/models.py)."""
+    if modality == "TEXT":
+        page.fill("input[name=model]", "openlive-emulator")
     page.select_option("select[name=modality]", modality)
     page.check("input[name=inputTranscription]")
     page.check("input[name=outputTranscription]")

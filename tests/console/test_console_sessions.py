@@ -35,6 +35,14 @@ def record_states(page) -> None:
     }""")
 
 
+def use_text_replies(page) -> None:
+    """TEXT replies on the emulator's own model: these tests are about the console's sessions,
+    not speech, and gemini models answer in AUDIO only (a TEXT setup is refused,
+    session/models.py; the console's default model is gemini-3.8-live)."""
+    page.fill("input[name=model]", "openlive-emulator")
+    page.select_option("select[name=modality]", "TEXT")
+
+
 def sockets(frames) -> list[str]:
     """The URLs of the page's WebSockets, in the order they were opened."""
     urls: dict[int, str] = {}
@@ -52,7 +60,7 @@ def received(frames, url: str | None = None) -> list[dict]:
 
 
 def test_go_away_reconnects_and_resumes_the_session(page, shot, frames, console_server):
-    page.select_option("select[name=modality]", "TEXT")
+    use_text_replies(page)
     assert page.is_checked("input[name=resume]")
     page.click("#connect")
     page.wait_for_selector(f"{STATE}[data-state=live]", timeout=15_000)
@@ -106,7 +114,7 @@ def test_go_away_reconnects_and_resumes_the_session(page, shot, frames, console_
 def connect_to(page, url: str, credential: str) -> None:
     page.fill("input[name=url]", url)
     page.fill("input[name=credential]", credential)
-    page.select_option("select[name=modality]", "TEXT")
+    use_text_replies(page)
     page.click("#connect")
 
 
@@ -169,7 +177,7 @@ def test_another_server_with_a_wrong_key_shows_the_close(page, shot, other_serve
 def test_push_to_talk_with_automatic_activity_detection_off(page, shot, frames):
     page.uncheck("input[name=vad]")
     assert page.is_visible("#ptt")
-    page.select_option("select[name=modality]", "TEXT")
+    use_text_replies(page)
     page.check("input[name=inputTranscription]")
     page.click("#connect")
     page.wait_for_selector(f"{STATE}[data-state=live]", timeout=15_000)
@@ -218,7 +226,7 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
 
 
 def test_screen_sharing_sends_scaled_frames(page, shot, frames):
-    page.select_option("select[name=modality]", "TEXT")
+    use_text_replies(page)
     page.click("#connect")
     page.wait_for_selector(f"{STATE}[data-state=live]", timeout=15_000)
     page.click("#screen")  # Chromium's fake display: a 1280x720 "monitor"
