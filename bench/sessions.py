@@ -30,10 +30,10 @@ audio frames JSON-encoded once, and one audio ticker per process (sessions are s
 over 20 one-millisecond phase slots; each slot fires every 20 ms against a monotonic
 schedule, so lateness never accumulates). A session the server refuses at setup with 1011
 (past its ``--max-sessions`` or event-loop-lag capacity) counts as refused, not dropped.
-A turn counts as answered when its first modelTurn arrives, within ``--grace`` seconds
-after the window for the window's last turns. Exit status: 0 if every session held or was
-refused, 1 if any was dropped (closed, errored or never set up), 2 for a usage or start-up
-error.
+A turn counts as answered when the first modelTurn echoing its text arrives (each reply
+matched to its turn), within ``--grace`` seconds after the window for its last turns.
+Exit status: 0 if every session held or was refused, 1 if any was dropped (closed,
+errored or never set up), 2 for a usage or start-up error.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import math
 import multiprocessing as mp
 import os
 import random
+import re
 import resource
 import shlex
 import signal
@@ -66,6 +67,7 @@ MODEL = "models/openlive-emulator"  # openlive's own model: TEXT replies allowed
 SPEECH_TEXT = "What is the weather like in Paris today?"
 NOISE_DBFS = -65.0  # an idle microphone's faint noise (RMS)
 SPEECH_GAP_S = 3.0  # faint noise between a speaker's sentences
+TURN_NO = re.compile(r"hello s\d+ t(\d+)")  # a text turn, echoed in the emulator's reply
 RATE = 16000
 CHUNK_S = 0.020
 CHUNK_BYTES = int(RATE * CHUNK_S) * 2  # 640 bytes of PCM16 mono
@@ -210,18 +212,18 @@ def free_port() -> int:
 
 class Sess:
     __slots__ = ("idx", "ws", "alive", "close_code", "error", "pending", "next_turn",
-                 "turn_no", "frame_no", "frames", "speaker", "counted")
+                 "turn_no", "frame_no", "frames", "speaker")
 
     def __init__(self, idx: int, frames: list[str], speaker: bool) -> None:
         self.idx = idx
         self.frames = frames
         self.speaker = speaker  # speaks (frames of real speech) and sends no text turns
-        self.counted = False  # the pending turn was sent in the window
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.alive = False
         self.close_code: int | None = None
         self.error: str | None = None
-        self.pending: float | None = None  # send time of the turn awaiting its first reply
+        # turn number -> (send time, sent in the window) until its first reply
+        self.pending: dict[int, tuple[float, bool]] = {}
         self.next_turn = 0.0
         self.turn_no = 0
         self.frame_no = 0
@@ -369,11 +371,11 @@ class Worker:
                     if self.in_window:
                         self.recv += 1
                     if "modelTurn" in data:
-                        if s.pending is not None:
-                            if s.counted:  # sent in the window: counted even if late
-                                self.latency.append(time.monotonic() - s.pending)
-                                self.replies += 1
-                            s.pending = None
+                        m = TURN_NO.search(data)  # the emulator echoes the turn's text
+                        sent = s.pending.pop(int(m.group(1)), None) if m else None
+                        if sent is not None and sent[1]:  # sent in the window: counted
+                            self.latency.append(time.monotonic() - sent[0])
+                            self.replies += 1
                     elif "turnComplete" in data:
                         if self.in_window:
                             self.turns_done += 1
@@ -419,9 +421,8 @@ class Worker:
                         if now >= s.next_turn and not s.speaker:
                             s.turn_no += 1
                             await ws.send_str(turn_frame(  # type: ignore[union-attr]
-                                turn_kind, f"hello from session {s.idx}, turn {s.turn_no}"))
-                            s.pending = mono()
-                            s.counted = self.in_window
+                                turn_kind, f"hello s{s.idx} t{s.turn_no}"))
+                            s.pending[s.turn_no] = (mono(), self.in_window)
                             s.next_turn += turn_every
                             if self.in_window:
                                 self.turns_sent += 1
