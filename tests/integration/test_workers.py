@@ -4,6 +4,7 @@ store, so a session begun on one process resumes on another."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 from pathlib import Path
@@ -78,3 +79,80 @@ async def test_workers_need_a_shared_store():
     code, out = await run_to_exit("serve", "--port", str(free_port()), "--workers", "2")
     assert code == 2
     assert "--workers N needs a fixed --port and a shared store" in out
+
+
+# ------------------------------------------------------------------------- supervision
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has stopped; only its parent's wait() is missing
+
+
+async def the_worker(served: Served) -> int:
+    """The pid of worker 1 (worker 0's one child)."""
+    async with asyncio.timeout(20):
+        while not (pids := children_of(served.proc.pid)):
+            await asyncio.sleep(0.1)
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+async def test_a_killed_worker_is_replaced_and_logged(tmp_path: Path):
+    port = free_port()
+    served = await launch_workers(port, f"sqlite:{tmp_path / 'sessions.db'}")
+    try:
+        await wait_for_workers(served, 2)
+        first = await the_worker(served)
+        os.kill(first, signal.SIGKILL)
+        async with asyncio.timeout(30):
+            while f"worker 1 (pid {first}) ended (signal 9): starting a new one" not in served.log:
+                await asyncio.sleep(0.1)
+            while (second := await the_worker(served)) == first:
+                await asyncio.sleep(0.1)
+            # the new worker serves: it logs its endpoint a second time
+            while served.log.count(" w1: Live endpoint") < 2:
+                await asyncio.sleep(0.1)
+        assert alive(second)
+        url = f"ws://127.0.0.1:{port}{LIVE_PATH}"
+        reply, _ = await resumable_turn(url, "after the kill", None)
+        assert reply == "You said: after the kill"
+    finally:
+        code = await served.stop(signal.SIGTERM, timeout=20)
+    assert code == 0
+    assert not alive(second)
+
+
+async def test_the_workers_stop_when_worker_0_dies(tmp_path: Path):
+    port = free_port()
+    served = await launch_workers(port, f"sqlite:{tmp_path / 'sessions.db'}")
+    try:
+        await wait_for_workers(served, 2)
+        child = await the_worker(served)
+        served.proc.send_signal(signal.SIGKILL)  # no chance to stop its workers itself
+        async with asyncio.timeout(30):
+            while alive(child):
+                await asyncio.sleep(0.1)
+        with socket.socket() as s:  # no orphan serves the port
+            assert s.connect_ex(("127.0.0.1", port)) != 0
+    finally:
+        served.kill()
+        await served.stop(None, timeout=20)

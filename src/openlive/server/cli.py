@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "Needs a shared --store (sqlite:PATH or redis://…) so that any "
                         "process can resume a session or spend a token")
     p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--worker-parent", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--record", metavar="DIR",
                    help="record every session into DIR: <time>-<session>.jsonl (each message "
                         "with timings) and WAV audio of both sides; see `openlive recordings`")
@@ -276,7 +277,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
     log.info("file descriptors: soft limit %d%s (hard %s)", now,
              f", raised from {before}" if now != before else "",
              "unlimited" if hard < 0 else hard)
-    children = _spawn_workers(args, argv)
+    from .workers import Workers, stop_when_orphaned
+    workers = (Workers(argv, args.workers) if args.workers > 1 and args.worker_index == 0
+               else None)
+    if workers is not None:
+        workers.start()
 
     async def run() -> None:
         try:
@@ -308,36 +313,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
             for line in trust_instructions(cert, server.port).splitlines():
                 log.info("%s", line)
         log.info("press Ctrl+C to stop")
-        await serve_forever(server)
+        watch = (asyncio.create_task(workers.supervise()) if workers is not None else
+                 asyncio.create_task(stop_when_orphaned(args.worker_parent))
+                 if args.worker_parent else None)
+        await serve_forever(server, on_stop=workers.stop_soon if workers is not None else None)
+        if watch is not None:
+            watch.cancel()
 
     try:
         event_loop_runner()(run())
     except KeyboardInterrupt:
         pass
     finally:
-        _stop_workers(children)
+        if workers is not None:
+            workers.stop()
     return 0
-
-
-def _spawn_workers(args: argparse.Namespace, argv: list[str]) -> list:
-    """Worker 0 (this process) starts workers 1..N-1 as copies of itself."""
-    import subprocess
-
-    if args.workers <= 1 or args.worker_index != 0:
-        return []
-    return [subprocess.Popen([sys.executable, "-m", "openlive.cli", *argv,
-                              "--worker-index", str(i)]) for i in range(1, args.workers)]
-
-
-def _stop_workers(children: list) -> None:
-    import signal
-    import subprocess
-
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -81,7 +82,9 @@ async def start_server(engine: Engine, config: ServerConfig | None = None, *,
     return RunningServer(runner, live, host, bound, ssl_context is not None)
 
 
-async def serve_forever(server: RunningServer) -> None:
+async def serve_forever(server: RunningServer,
+                        on_stop: Callable[[], None] | None = None) -> None:
+    """Serve until SIGINT or SIGTERM; then call ``on_stop`` (if any) and stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -90,5 +93,7 @@ async def serve_forever(server: RunningServer) -> None:
         except (NotImplementedError, RuntimeError):
             pass
     await stop.wait()
+    if on_stop is not None:
+        on_stop()
     log.info("shutting down (%d open sessions)", len(server.live.active))
     await server.stop()

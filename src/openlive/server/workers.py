@@ -1,0 +1,104 @@
+"""`openlive serve --workers N`: worker 0 (the process started by the user) starts workers
+1..N-1 as copies of itself on the same port (SO_REUSEPORT) and supervises them.
+
+- A worker that exits while the server runs (killed, crashed) is logged and replaced,
+  at most once every ``RESTART_DELAY`` seconds per worker.
+- When worker 0 dies, even by SIGKILL, the others stop: on Linux the kernel sends them
+  SIGTERM (``prctl(PR_SET_PDEATHSIG)``); everywhere, each worker also checks every
+  ``PARENT_CHECK`` seconds that worker 0 is still its parent, and stops when it is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+log = logging.getLogger("openlive.server")
+
+RESTART_DELAY = 1.0  # seconds between two starts of the same worker
+SUPERVISE_EVERY = 0.5  # seconds between checks of the workers
+PARENT_CHECK = 1.0  # seconds between a worker's checks that worker 0 lives
+STOP_TIMEOUT = 10.0  # seconds a worker gets to stop before it is killed
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    """In a new worker, before it runs: SIGTERM when the process that started it dies."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker's parent check still stops it
+
+
+class Workers:
+    """Workers 1..count-1 of one server, started with ``argv`` (serve's own arguments)."""
+
+    def __init__(self, argv: list[str], count: int) -> None:
+        self.argv = argv
+        self.count = count
+        self.children: dict[int, subprocess.Popen] = {}
+        self._started_at: dict[int, float] = {}
+        self.stopping = False
+
+    def _start(self, index: int) -> None:
+        cmd = [sys.executable, "-m", "openlive.cli", *self.argv, "--worker-index", str(index),
+               "--worker-parent", str(os.getpid())]
+        linux = sys.platform.startswith("linux")
+        self.children[index] = subprocess.Popen(
+            cmd, preexec_fn=_die_with_parent if linux else None)  # noqa: PLW1509
+        self._started_at[index] = time.monotonic()
+
+    def start(self) -> None:
+        for index in range(1, self.count):
+            self._start(index)
+
+    async def supervise(self, every: float = SUPERVISE_EVERY) -> None:
+        """Forever: replace each worker that has exited (logged)."""
+        while not self.stopping:
+            await asyncio.sleep(every)
+            for index, child in list(self.children.items()):
+                code = child.poll()
+                if code is None or self.stopping:
+                    continue
+                if time.monotonic() - self._started_at[index] < RESTART_DELAY:
+                    continue  # it died at once: wait before starting it again
+                how = f"signal {-code}" if code < 0 else f"exit code {code}"
+                log.warning("worker %d (pid %d) ended (%s): starting a new one", index,
+                            child.pid, how)
+                self._start(index)
+
+    def stop_soon(self) -> None:
+        """The server is stopping: replace no worker from now on."""
+        self.stopping = True
+
+    def stop(self) -> None:
+        """SIGTERM every worker, wait for each (killed after STOP_TIMEOUT)."""
+        self.stopping = True
+        children = list(self.children.values())
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+async def stop_when_orphaned(parent: int, every: float = PARENT_CHECK) -> None:
+    """In worker 1..N-1: when worker 0 (``parent``) is no longer this process's parent, stop
+    this process as Ctrl+C would (SIGTERM to itself)."""
+    while True:
+        await asyncio.sleep(every)
+        if os.getppid() != parent:
+            log.warning("worker 0 (pid %d) is gone: stopping", parent)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
