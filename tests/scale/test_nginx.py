@@ -1,0 +1,84 @@
+"""Two openlive nodes behind a real nginx, sharing a real redis-server: a session opened
+through nginx resumes through nginx on the other node after its own node is SIGKILLed,
+with its history; /metrics and /healthz answer through the proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from live_client import decode, handles, open_live, resumable_turn, send, setup, turn
+
+EMULATOR = "models/openlive-emulator"  # openlive's own model: TEXT replies stay allowed
+TEXT = {"generationConfig": {"responseModalities": ["TEXT"]}}
+
+
+def prompt_tokens(messages: list[dict]) -> int:
+    return next(m for m in messages if "usageMetadata" in m)["usageMetadata"]["promptTokenCount"]
+
+
+async def test_a_session_resumes_on_the_other_node_after_sigkill(cluster):
+    proxy, nodes = cluster()
+    async with asyncio.timeout(240):
+        fresh = await open_live(proxy)  # what the question alone costs, in a new session
+        await setup(fresh, model=EMULATOR, **TEXT)
+        alone = prompt_tokens(await turn(fresh, "Which word did I ask you to keep?"))
+        await fresh.close()
+
+        ws = await open_live(proxy)
+        first = await setup(ws, model=EMULATOR, sessionResumption={}, **TEXT)
+        said = await resumable_turn(ws, "Please keep the word banana for me, it matters a lot.")
+        handle = handles(first + said)[-1]
+        holder = await _holder(nodes)
+        holder.kill()
+        try:  # the client sees its connection end (nginx closes it)
+            while True:
+                decode(await ws.recv())
+        except ConnectionClosed:
+            pass
+
+        other = next(n for n in nodes if n is not holder)
+        resumed = None
+        for _ in range(120):  # until the dead node's lease on the session expires (30 s)
+            try:
+                again = await open_live(proxy)
+                await send(again, {"setup": {"model": EMULATOR, **TEXT,
+                                             "sessionResumption": {"handle": handle}}})
+                if "setupComplete" in decode(await again.recv()):
+                    resumed = again
+                    break
+            except (ConnectionClosed, InvalidHandshake, OSError):
+                pass
+            await asyncio.sleep(1)
+        assert resumed is not None, other.log
+        assert "resumed a stored session" in other.log
+        later = await turn(resumed, "Which word did I ask you to keep?")
+        await resumed.close()
+    # the stored history (the banana turn and its reply) is in the resumed session's prompt
+    assert prompt_tokens(later) > alone + 10, (prompt_tokens(later), alone)
+
+
+async def _holder(nodes):
+    """The node with a connection open (the fresh session's has closed by then)."""
+    for _ in range(200):  # bounded: the fresh session's node logs its disconnect
+        open_on = [n for n in nodes
+                   if n.log.count("connected from") > n.log.count("disconnected (close")]
+        if len(open_on) == 1:
+            return open_on[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no single node holds the session")
+
+
+async def test_metrics_and_health_through_nginx(cluster):
+    proxy, nodes = cluster("--api-key", "scale-key-1")
+    for path, headers in (("/healthz", {}),
+                          ("/metrics", {"Authorization": "Bearer scale-key-1"})):
+        req = urllib.request.Request(proxy.http_url + path, headers=headers)
+        body = await asyncio.to_thread(lambda r=req: urllib.request.urlopen(r, timeout=30).read())
+        if path == "/healthz":
+            assert json.loads(body)["status"] in ("ok", "degraded")
+        else:
+            assert b"openlive_sessions_open" in body
