@@ -139,8 +139,9 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--session-limit-video", type=ct.seconds, default=lm.SESSION_LIMIT_VIDEO,
                    metavar="SECONDS", help="audio+video session duration without "
                                           "contextWindowCompression (default 120; 0 = none)")
-    g.add_argument("--keys-file", metavar="FILE",
-                   help="API keys, one a line (# comments); also $OPENLIVE_KEYS_FILE")
+    g.add_argument("--keys-file", "--api-key-file", metavar="FILE",
+                   help="API keys, one a line (# comments); also $OPENLIVE_KEYS_FILE. Keys "
+                        "here or in $OPENLIVE_API_KEYS are not shown by ps, unlike --api-key")
     g.add_argument("--max-sessions-per-key", type=ct.count, default=0, metavar="N",
                    help="concurrent sessions per API key (default 0 = unlimited)")
     g.add_argument("--max-starts-per-minute", type=ct.count, default=0, metavar="N",
@@ -160,6 +161,22 @@ def _max_connections(parser: argparse.ArgumentParser, value: str) -> int | str |
         return int(value) or None
     except ValueError:
         parser.error("--max-connections takes a number or 'auto'")
+
+
+def _warn_where_keys_show(log: logging.Logger, argv: list[str], keys_file: str | None) -> None:
+    """Keys on the command line are in every user's ``ps`` output; a keys file others can
+    read is no better (docs/security.md)."""
+    if any(a == "--api-key" or a.startswith("--api-key=") for a in argv):
+        log.warning("--api-key puts keys on the command line, where ps shows them to every "
+                    "user: use --api-key-file FILE or $OPENLIVE_API_KEYS instead")
+    if keys_file:
+        try:
+            mode = os.stat(keys_file).st_mode
+        except OSError:
+            return
+        if mode & 0o077:
+            log.warning("keys file %s can be read by other users (mode %o): chmod 600 it",
+                        keys_file, mode & 0o777)
 
 
 def read_keys_file(path: str) -> list[str]:
@@ -205,6 +222,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
     logging_setup.configure(args.log_level, args.log_format, secrets=keys,
                             worker=str(args.worker_index) if args.workers > 1 else "")
     log = logging.getLogger("openlive")
+    if args.worker_index == 0:
+        _warn_where_keys_show(log, argv, keys_file)
     from ..session.limits import Limits
     from ..store import StoreError, open_store
     try:
