@@ -74,3 +74,24 @@ async def test_a_valid_close_code_gets_a_normal_close(serve, code):
     got, _ = await ws.close_received()
     assert got == 1000
     ws.close()
+
+
+def test_the_mask_scanner_follows_frames_split_at_random_points():
+    """The scanner alone (no socket): frames of every length encoding, cut anywhere."""
+    import random
+
+    from openlive.server.rfc6455 import _MaskScanner
+
+    rng = random.Random(13)
+    sizes = [0, 1, 125, 126, 127, 65535, 65536, 70000]
+    for _ in range(30):
+        stream = b"".join(frame(OP_TEXT, b"x" * rng.choice(sizes)) for _ in range(6))
+        bad_at = len(stream)
+        stream += frame(OP_TEXT, b"unmasked", masked=False) + frame(OP_TEXT, b"later")
+        scanner, fed, verdict = _MaskScanner(), 0, True
+        while fed < len(stream) and verdict:
+            step = rng.choice([1, 2, 3, 7, 14, 100, 5000, 100000])
+            verdict = scanner.masked(stream[fed:fed + step])
+            fed += step
+        assert not verdict  # found...
+        assert bad_at < fed <= bad_at + 100000  # ...in the read holding the bad header

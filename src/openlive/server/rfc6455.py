@@ -51,6 +51,18 @@ class _MaskScanner:
                 self._skip -= take
                 i += take
                 continue
+            if not self._head and n - i >= 14:  # a whole header in this read: the usual case
+                second = data[i + 1]
+                if not second & 0x80:
+                    return False
+                size7 = second & 0x7F
+                if size7 < 126:
+                    self._skip, i = size7, i + 6
+                elif size7 == 126:
+                    self._skip, i = int.from_bytes(data[i + 2:i + 4], "big"), i + 8
+                else:
+                    self._skip, i = int.from_bytes(data[i + 2:i + 10], "big"), i + 14
+                continue
             take = min(self._header_size() - len(self._head), n - i)
             self._head += data[i:i + take]
             i += take
