@@ -173,7 +173,15 @@ async def open_text_session(server):
     return ws
 
 
+def refused_total(cause: str) -> float:
+    """``openlive_refused_total{cause}`` as /metrics reports it (one registry a process)."""
+    from openlive.server.metrics import REGISTRY
+    return REGISTRY.get_sample_value("openlive_refused_total", {"cause": cause}) or 0.0
+
+
 async def test_sessions_past_max_sessions_are_refused_and_the_admitted_go_on(serve):
+    cause = "session capacity --max-sessions"
+    before = refused_total(cause)
     server = await serve(max_sessions=2)
     first, second = await open_text_session(server), await open_text_session(server)
     assert await refused_websocket(server) == (1011, errors.UNAVAILABLE)
@@ -187,7 +195,8 @@ async def test_sessions_past_max_sessions_are_refused_and_the_admitted_go_on(ser
     assert reply_text(await turn(third, "three")) == "You said: three"
     await second.close()
     await third.close()
-    assert server.live.capacity.log.counts == {"session capacity --max-sessions": 1}
+    assert server.live.capacity.log.counts == {cause: 1}
+    assert refused_total(cause) == before + 1
 
 
 async def hog_the_loop(block: float, every: float) -> None:

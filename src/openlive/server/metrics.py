@@ -13,7 +13,8 @@ a cached counter child: about 1 µs):
 * ``openlive_voice_stage_seconds{stage}``: end-of-speech commit, recognition, LLM first
   token, first audio (reported by the engines, :mod:`openlive.engines.audio.stage_metrics`);
 * ``openlive_event_loop_lag_seconds``: how late a 0.25 s sleep wakes up;
-* ``openlive_store_errors_total{operation}``, ``openlive_backend_errors_total{backend}``.
+* ``openlive_store_errors_total{operation}``, ``openlive_backend_errors_total{backend}``;
+* ``openlive_refused_total{cause}``: refusals by a limit (server/overload.py).
 
 ``--metrics keyed`` (default) asks a keyed server's scraper for one of its API keys
 (``Authorization: Bearer KEY``, ``x-goog-api-key`` or ``?key=``); ``open`` never does;
@@ -61,6 +62,8 @@ STORE_ERRORS = Counter("openlive_store_errors", "Store operations that failed", 
                        registry=REGISTRY)
 BACKEND_ERRORS = Counter("openlive_backend_errors", "Model back-end requests that failed",
                          ["backend"], registry=REGISTRY)
+REFUSED = Counter("openlive_refused", "Connections, sessions and REST requests refused by a "
+                  "limit (docs/security.md), by cause", ["cause"], registry=REGISTRY)
 
 for _stage in stage_metrics.STAGES:  # every stage shows (at 0) before its first turn
     VOICE_STAGE.labels(_stage)
@@ -136,6 +139,11 @@ def install_stage_sink() -> None:
 
 def first_reply(seconds: float) -> None:
     FIRST_REPLY.observe(max(0.0, seconds))
+
+
+def refused(cause: str) -> None:
+    """One refusal by a limit (``cause``: one of a few fixed names, never client input)."""
+    REFUSED.labels(cause).inc()
 
 
 def store_error(operation: str) -> None:

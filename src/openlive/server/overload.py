@@ -20,6 +20,7 @@ import time
 from aiohttp import web
 
 from ..wire.errors import UNAVAILABLE, LiveError
+from . import metrics
 from .http_errors import error_response
 
 OVERLOADED = "The model is overloaded. Please try again later."
@@ -34,8 +35,9 @@ def overloaded_response() -> web.Response:
 
 
 class RefusalLog:
-    """Counts refusals by cause and logs them, at most one line per cause every
-    ``every`` seconds (a flood of refused peers must not flood the log)."""
+    """Counts refusals by cause (here and in ``openlive_refused_total{cause}``) and logs
+    them, at most one line per cause every ``every`` seconds (a flood of refused peers must
+    not flood the log)."""
 
     def __init__(self, log: logging.Logger, every: float = 10.0) -> None:
         self.log = log
@@ -45,6 +47,7 @@ class RefusalLog:
         self._unlogged: dict[str, int] = {}
 
     def refused(self, cause: str, detail: str = "") -> None:
+        metrics.refused(cause)
         self.counts[cause] = self.counts.get(cause, 0) + 1
         self._unlogged[cause] = self._unlogged.get(cause, 0) + 1
         now = time.monotonic()
