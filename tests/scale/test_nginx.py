@@ -82,3 +82,30 @@ async def test_metrics_and_health_through_nginx(cluster):
             assert json.loads(body)["status"] in ("ok", "degraded")
         else:
             assert b"openlive_sessions_open" in body
+
+
+async def test_a_one_use_token_minted_through_one_node_is_spent_across_both(cluster):
+    """POST /v1alpha/auth_tokens through nginx; nginx sends the two connections that try it
+    to different nodes (round robin): the first is let in, the second refused with 1008, as
+    a token with uses 1 is on Google's service (its use is spent in the shared store)."""
+    from live_client import CONSTRAINED_PATH
+
+    proxy, nodes = cluster("--api-key", "scale-key-2")
+    req = urllib.request.Request(proxy.http_url + "/v1alpha/auth_tokens", method="POST",
+                                 data=json.dumps({"uses": 1}).encode(),
+                                 headers={"x-goog-api-key": "scale-key-2",
+                                          "Content-Type": "application/json"})
+    token = json.loads(await asyncio.to_thread(
+        lambda: urllib.request.urlopen(req, timeout=30).read()))["name"]
+    outcomes: list[object] = []
+    async with asyncio.timeout(60):
+        for _ in range(2):
+            ws = await open_live(proxy, path=CONSTRAINED_PATH, query=f"access_token={token}")
+            await send(ws, {"setup": {"model": EMULATOR, **TEXT}})
+            try:
+                outcomes.append("setupComplete" in decode(await ws.recv()))
+            except ConnectionClosed as exc:
+                outcomes.append(exc.rcvd.code if exc.rcvd else None)
+            await ws.close()
+    assert outcomes == [True, 1008], outcomes
+    assert all("connected from" in n.log for n in nodes)  # one connection on each node
