@@ -23,6 +23,10 @@ from openlive.engines.local import LocalEngine
 from openlive.server.app import ServerConfig
 from openlive.server.run import start_server
 
+# These tests read the local engine's text answers: gemini models answer in AUDIO only (a TEXT
+# setup is refused, session/models.py); openlive's own model still allows TEXT.
+LOCAL_TEXT_MODEL = "models/openlive-local"
+
 SERVE = """
 import sys, xllamacpp as xlc
 from openlive.engines.audio.models import llm_model_path
@@ -96,7 +100,7 @@ async def test_unreachable_endpoint_at_turn_time_closes_1011(model_cache):
         ws = await connect(server.ws_url + "/ws/google.ai.generativelanguage.v1beta."
                            "GenerativeService.BidiGenerateContent")
         await ws.send(json.dumps({"setup": {
-            "model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
+            "model": LOCAL_TEXT_MODEL,
             "generationConfig": {"responseModalities": ["TEXT"]}}}))
         await ws.recv()
         await ws.send(json.dumps({"realtimeInput": {"text": "Hi"}}))
@@ -117,7 +121,7 @@ async def test_engine_over_http_calls_tools_and_counts_tokens(llm_url):
         ws = await connect(server.ws_url + "/ws/google.ai.generativelanguage.v1beta."
                            "GenerativeService.BidiGenerateContent")
         await ws.send(json.dumps({"setup": {
-            "model": "models/gemini-2.5-flash-native-audio-preview-12-2025",
+            "model": LOCAL_TEXT_MODEL,
             "generationConfig": {"responseModalities": ["TEXT"], "maxOutputTokens": 40,
                                  "temperature": 0},
             "tools": [{"functionDeclarations": [{
