@@ -141,6 +141,7 @@ class SpeechHook:
         self.inner.speech_started(audio_offset)
 
     def speech_ended(self, audio_offset: float | None = None) -> None:
+        self.vision.speech(False)
         self.inner.speech_ended(audio_offset)
 
     async def input_transcription(self, text: str, finished: bool | None = None) -> None:
