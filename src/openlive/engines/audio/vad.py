@@ -33,9 +33,9 @@ resets the pending speech run; a window below the end threshold resets it.
 
 An energy gate (:mod:`.gate`, ``VadConfig.gate_dbfs``) sits in front of Silero: while no
 speech is pending or ongoing, a window below the gate's level counts as silence without
-running the model (idle microphones cost microseconds), and the model's state is reset
-before the next window it hears, as at the start of a stream. The Silero state itself is
-created at the first window that passes the gate.
+running the model (idle microphones cost microseconds); when a window passes, the model
+restarts as at the start of a stream and first hears the last ``LOOKBACK_WINDOWS`` skipped
+windows again. The Silero state itself is created at the first window that passes.
 """
 
 from __future__ import annotations
@@ -183,6 +183,11 @@ class ActivityDecider:
         """During speech: where the utterance would end if the silence now lasted (the
         ``at_ms`` its :class:`SpeechEnded` would carry)."""
         return (self._last_speech + 1) * self.window_ms if self.speaking else None
+
+    def end_now(self) -> list[VadEvent]:
+        """End an ongoing utterance now (a turn judged complete during a pause): its
+        :class:`SpeechEnded` as if the silence had lasted ``silenceDurationMs``."""
+        return [self._end()] if self.speaking else []
 
     def idle_windows(self, count: int) -> None:
         """``count`` silent windows while idle (no speech pending or ongoing): what
@@ -418,6 +423,11 @@ class VadSegmenter:
         if samples > 0:
             del self._buf[:samples * 2]
             self._buf_start += samples
+
+    def end_turn(self) -> list[VadEvent]:
+        """End the open utterance now (:meth:`ActivityDecider.end_now`), its audio attached
+        (up to the post-roll that has arrived). Only while no feed runs."""
+        return self._handle(self.decider.end_now())
 
     def flush(self) -> list[VadEvent]:
         """audioStreamEnd: process the partial window (zero-padded), close any utterance,
