@@ -88,16 +88,23 @@ def test_a_spoken_turn_replays_at_its_recorded_boundary(question, tmp_path):
 
     engine = ReplayEngine(tmp_path, speed=0)
     [recording] = engine.recordings
-    boundary = min(s.audio_at for s in recording.steps if s.trigger is None)
+    heard = [s for s in recording.steps if s.trigger is None]  # steps the audio triggered
+    # the turn boundary: where the user's turn ended (its final input transcription)
+    boundary = next(s.audio_at for s in heard if any(
+        m.get("serverContent", {}).get("inputTranscription", {}).get("finished")
+        for _, m in s.replies))
     assert 1.0 < boundary < len(question) / 32_000  # after the speech, before the end
+    # what the audio triggered before it (voiceActivity ACTIVITY_START when speech began)
+    before = [s for s in heard if s.audio_at < boundary]
+    early = [m for s in before for _, m in s.replies]
+    pause = (max((s.audio_at for s in before), default=0.0) + boundary) / 2
     replay = start_live_server(engine=engine, tls=False)
     try:
-        half = int(boundary * 0.5 * 16_000) * 2
         replayed, during_pause = asyncio.run(asyncio.wait_for(
-            spoken_turn(replay.live_url, question, pause_at=half), 60))
+            spoken_turn(replay.live_url, question, pause_at=int(pause * 16_000) * 2), 60))
         [session] = replay.wait_closed()
     finally:
         replay.stop()
-    assert during_pause == []  # half the audio: the recorded turn had not ended there
+    assert during_pause == early  # paused before the boundary: the turn had not ended
     assert replayed == recorded  # the same speech, transcripts and flags, as recorded
     assert session.close_code == 1000
