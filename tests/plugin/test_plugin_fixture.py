@@ -197,3 +197,18 @@ def test_the_client_context_trusts_only_the_test_certificate(live_server):
         urllib.request.urlopen(live_server.url + "/healthz",
                                context=ssl.create_default_context(), timeout=5)
     assert isinstance(failed.value.reason, ssl.SSLCertVerificationError)
+
+
+@pytest.mark.openlive(script=[{"say": "Hello there."}], voice=False)
+async def test_the_transcript_of_each_audio_turn_is_observed(live_server):
+    """gemini-3.8-live answers in AUDIO: ``transcripts()`` is what it said, per turn."""
+    client = live_server.genai_client()
+    config = {"response_modalities": ["AUDIO"], "output_audio_transcription": {}}
+    async with asyncio.timeout(TIMEOUT):
+        async with client.aio.live.connect(model="gemini-3.8-live", config=config) as session:
+            for text in ("one", "two"):
+                await session.send_realtime_input(text=text)
+                [m async for m in session.receive()]
+        [observed] = await live_server.await_closed()
+    assert observed.transcripts() == ["Hello there.", "Hello there."]
+    assert observed.replies() == ["", ""]  # no text parts: the reply is audio

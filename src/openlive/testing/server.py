@@ -107,14 +107,25 @@ class ObservedSession:
                 for r in m["toolResponse"].get("functionResponses", [])]
 
     def replies(self) -> list[str]:
-        """The model's text, one entry per completed turn (what openlive answered)."""
+        """The model's text, one entry per completed turn (what openlive answered, for
+        TEXT replies; see :meth:`transcripts` for AUDIO ones)."""
+        return self._per_turn(lambda content: [
+            part["text"] for part in content.get("modelTurn", {}).get("parts", [])
+            if "text" in part])
+
+    def transcripts(self) -> list[str]:
+        """What the model said, one entry per completed turn: the ``outputTranscription``
+        of its AUDIO replies (sent when the setup asks for ``outputAudioTranscription``)."""
+        return self._per_turn(lambda content: [
+            content["outputTranscription"].get("text", "")]
+            if isinstance(content.get("outputTranscription"), dict) else [])
+
+    def _per_turn(self, pieces: Callable[[dict[str, Any]], list[str]]) -> list[str]:
         out: list[str] = []
         current: list[str] = []
         for m in self.server:
             content = m.get("serverContent", {})
-            for part in content.get("modelTurn", {}).get("parts", []):
-                if "text" in part:
-                    current.append(part["text"])
+            current += pieces(content)
             if content.get("turnComplete"):
                 out.append("".join(current))
                 current = []
