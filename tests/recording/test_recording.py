@@ -127,7 +127,7 @@ def test_recordings_list_and_show(tmp_path, capsys):
     assert 'toolResponse get_weather={"summary": "sunny"}' in out
     assert '<- model serverContent "It is sunny." turnComplete' in out
     assert "closed with code 1000" in out
-    assert main(["recordings", "list", str(tmp_path / "missing")]) == 1
+    assert main(["recordings", "list", str(tmp_path / "missing")]) == 2  # a user error
 
 
 def test_resumption_handles_are_written_as_digests_and_the_close_reason_is_kept(tmp_path,

@@ -70,3 +70,13 @@ def test_show_says_how_much_audio_and_audio_writes_it(tmp_path, capsys) -> None:
     with wave.open(str(tmp_path / "a.client.wav")) as w:
         assert w.readframes(w.getnframes()) == pcm
     assert main(["recordings", "audio", "/etc/passwd"]) == 2
+
+
+def test_list_marks_files_that_are_not_recordings(tmp_path, capsys) -> None:
+    (tmp_path / "notes.jsonl").write_text('{"todo": 1}\n')
+    (tmp_path / "binary.jsonl").write_bytes(b"\xff\xfe\x00")
+    assert main(["recordings", "list", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "notes" in out and "binary" in out and out.count("(not a recording)") == 2
+    assert main(["recordings", "show", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err

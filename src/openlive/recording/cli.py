@@ -58,14 +58,21 @@ def _summary(records: list[dict]) -> dict:
 def list_recordings(directory: Path) -> int:
     if not directory.is_dir():
         print(f"openlive: no such directory: {directory}", file=sys.stderr)
-        return 1
+        return 2
     files = sorted(directory.glob("*.jsonl"))
     if not files:
         print(f"no recordings in {directory}")
         return 0
     print(f"{'session':<34} {'started':<21} {'secs':>7} {'in':>5} {'out':>5} {'close':>8}  model")
     for path in files:
-        s = _summary(read_recording(path))
+        try:
+            records = read_recording(path)
+        except (OSError, UnicodeDecodeError):
+            records = []
+        if _not_a_recording(records) is not None:
+            print(f"{path.stem:<34} (not a recording)")
+            continue
+        s = _summary(records)
         print(f"{path.stem:<34} {s['started']:<21} {s['duration']:>7.2f} {s['client']:>5} "
               f"{s['server']:>5} {str(s['close']):>8}  {s['model']}")
     return 0
@@ -91,7 +98,7 @@ def show_recording(path: Path, width: int = 100) -> int:
         records = read_recording(path)
     except OSError as exc:
         print(f"openlive: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return 2
     except UnicodeDecodeError:
         records = []  # a binary file
     why = _not_a_recording(records)
@@ -139,7 +146,7 @@ def write_audio(path: Path, out: str | None) -> int:
         records = read_recording(path)
     except OSError as exc:
         print(f"openlive: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return 2
     except UnicodeDecodeError:
         records = []
     why = _not_a_recording(records)
