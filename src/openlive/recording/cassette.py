@@ -23,6 +23,10 @@ from .recorder import (
 )
 
 
+class RecordingFailed(Exception):
+    """A test's sessions could not be recorded (the message says why)."""
+
+
 class _Buffered(SessionLines):
     def __init__(self, name: str, info: dict, before_record: BeforeRecord | None) -> None:
         self.lines: list[dict] = []
@@ -63,9 +67,17 @@ class CassetteRecorder:
         self.skip = skip
         self.before_record = before_record
         self.sessions: list[_Buffered] = []  # new ones, in the order they opened
+        self.error: Exception | None = None  # the first failure while recording
         self._open: dict[str, _Buffered] = {}
 
     def __call__(self, label: str, direction: str, message: Any) -> None:
+        try:
+            self._observe(label, direction, message)
+        except Exception as exc:  # a before_record hook that fails: raised again by save()
+            if self.error is None:
+                self.error = exc
+
+    def _observe(self, label: str, direction: str, message: Any) -> None:
         if direction == "open":
             if self.skip > 0:
                 self.skip -= 1
@@ -91,7 +103,12 @@ class CassetteRecorder:
 
     def save(self) -> Path:
         """Write the cassette (kept sessions, then the new ones); a session still open is
-        written as it is, with no ``close`` line. Private (0600), as every recording."""
+        written as it is, with no ``close`` line. Private (0600), as every recording.
+        Raises :class:`RecordingFailed` instead, writing nothing, when recording failed
+        (a ``before_record`` hook raised): a recording with holes would not replay."""
+        if self.error is not None:
+            raise RecordingFailed(f"recording {self.path} failed: {self.error!r}") \
+                from self.error
         private_directory(self.path.parent)
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with os.fdopen(_private_file(temporary), "w", encoding="utf-8") as out:

@@ -179,7 +179,12 @@ def live_server(request: pytest.FixtureRequest, _openlive_tls_dir: Any) -> Itera
     finally:
         server.stop()
         if plan is not None and plan.recorder is not None:
-            plan.recorder.save()
+            from ..recording.cassette import RecordingFailed
+
+            try:
+                plan.recorder.save()
+            except RecordingFailed as exc:
+                pytest.fail(f"live_server: {exc}", pytrace=False)
 
 
 @pytest.fixture
