@@ -176,7 +176,7 @@ async def test_no_sound_device_is_a_clear_exit_2(serve) -> None:
         server = await serve()
         rc, out, err = await run_cli("mic", "--url", server.http_url)
         assert rc == 2
-        assert "pip install sounddevice" in err and len(err.strip().splitlines()) == 1
+        assert "pip install 'openlive[audio]'" in err and len(err.strip().splitlines()) == 1
         rc, out, err = await run_cli("chat", "--url", server.http_url, "--audio", stdin="hi\n")
     assert rc == 2
     assert "use --save reply.wav" in err

@@ -4,6 +4,7 @@ emulator serves a session on asyncio's own event loop."""
 from __future__ import annotations
 
 import pytest
+
 from live_client import ServeProcess, open_live, reply_text, setup, turn
 
 
