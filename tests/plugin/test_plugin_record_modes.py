@@ -103,7 +103,10 @@ def test_record_modes(pytester: pytest.Pytester, upstream, monkeypatch) -> None:
     # all: every session recorded, the recorded ones kept; rewrite: the file replaced
     run("--openlive-record-mode=all", *up).assert_outcomes(passed=1)
     assert len(upstream.sessions) == 3 and len(sessions_in(recording)) == 3
-    run("--openlive-record-mode=rewrite", *up).assert_outcomes(passed=1)
+    monkeypatch.delenv("GEMINI_API_KEY")  # the key from another variable, as named
+    monkeypatch.setenv("OTHER_KEY", UPSTREAM_KEY)
+    run("--openlive-record-mode=rewrite", "--openlive-upstream-key-env=OTHER_KEY",
+        *up).assert_outcomes(passed=1)
     assert len(upstream.sessions) == 4 and sessions_in(recording) == ["test_hello#1"]
     run().assert_outcomes(passed=1)
     assert len(upstream.sessions) == 4
