@@ -190,4 +190,6 @@ def add_admin_routes(app: web.Application, live: Any, key: str | None = None) ->
     app.router.add_delete(f"{PREFIX}/script", admin.reset_script)
     app.router.add_get(f"{PREFIX}/sessions", admin.sessions)
     app.router.add_delete(f"{PREFIX}/sessions", admin.forget_sessions)
+    log.debug("admin API at %s/ (%s)", PREFIX,
+              "admin key required" if admin.key else "loopback clients only")
     return admin
