@@ -40,12 +40,17 @@ class SpeakingTurn:
     """
 
     def __init__(self, turn: Turn, synthesizer: Any, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 transcript_as_written: bool = False) -> None:
+        """``transcript_as_written``: each clause's transcript is its text as the engine
+        wrote it (the emulator: a script's exact words), not the spoken form (Markdown
+        markup dropped, which suits an LLM's replies)."""
         from .tts import ClauseSplitter
 
         self._turn = turn
         self._synth = synthesizer
         self._clock = clock
+        self._as_written = transcript_as_written
         self._splitter = ClauseSplitter(first_soft_min_chars=FIRST_CLAUSE_MIN_CHARS)
         self._play_end = 0.0  # when the audio sent so far ends playing (clock time)
         self._spoken = 0
@@ -70,11 +75,13 @@ class SpeakingTurn:
     async def _speak(self, clause: str) -> None:
         from .tts import speakable
 
-        clause = speakable(clause)
+        written, clause = clause, speakable(clause)
         if not clause:
             return
         synth = self._synth
         pcm = await asyncio.to_thread(lambda: b"".join(synth.synthesize(clause)))
+        if self._as_written:
+            clause = written
         if not pcm:
             return
         rate = int(getattr(synth, "output_rate", 24_000))

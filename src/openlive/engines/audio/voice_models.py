@@ -49,6 +49,7 @@ class VoiceModels:
         self._transcriber: Any = transcriber
         self._synthesizer: Any = synthesizer
         self._preload: threading.Thread | None = None
+        self._preloaded: set[str] = set()  # "speaking", "hearing": preloads started
         self._asr_running = 0  # recognitions in progress, all sessions
 
     @property
@@ -93,31 +94,38 @@ class VoiceModels:
                 log.info("speech synthesis loaded in %.1f s", time.monotonic() - t0)
             return self._synthesizer
 
-    def load(self) -> None:
+    def load(self, *, hearing: bool = True) -> None:
         """Load everything now (e.g. at server start) instead of at first use, and run each
         model once: the first call of each pays for allocations and caches (Whisper's first
-        transcription takes twice as long as the next)."""
+        transcription takes twice as long as the next). ``hearing=False``: speech synthesis
+        only (recognition loads at the first audio heard)."""
         from .vad import VadSegmenter
 
         t0 = time.monotonic()
-        VadSegmenter().feed(b"\x00" * 4096)
         for _chunk in self.synthesizer().synthesize("Hello."):  # first: replies need it
             pass
-        self.transcriber().warm_up()
+        if hearing:
+            VadSegmenter().feed(b"\x00" * 4096)
+            self.transcriber().warm_up()
         log.info("speech models warmed up in %.1f s", time.monotonic() - t0)
 
-    def preload(self) -> None:
-        """:meth:`load` in a background thread, once: called when a session that will speak
-        or listen starts, so that its first utterance does not wait for the models."""
+    def preload(self, *, hearing: bool = True) -> None:
+        """:meth:`load` in a background thread, once for each part: called when a session
+        that will speak (``hearing=False``) or listen starts, so that its first reply or
+        utterance does not wait for the models."""
         with self._lock:
-            if self._preload is not None:
+            wanted = ("speaking", "hearing") if hearing else ("speaking",)
+            if all(part in self._preloaded for part in wanted):
                 return
+            self._preloaded.update(wanted)
             # not a daemon: exiting while native code loads a model aborts the process
-            self._preload = threading.Thread(target=self._load_quietly, name="voice-preload")
-        self._preload.start()
+            thread = threading.Thread(target=self._load_quietly, args=(hearing,),
+                                      name="voice-preload")
+            self._preload = thread
+        thread.start()
 
-    def _load_quietly(self) -> None:
+    def _load_quietly(self, hearing: bool) -> None:
         try:
-            self.load()
+            self.load(hearing=hearing)
         except Exception:  # the session's own first use reports it
             log.exception("loading the speech models failed")

@@ -85,9 +85,10 @@ class EmulatorEngine(Engine):
             log.info("AUDIO replies use the placeholder voice (a tone a letter, with the "
                      "scripted text as outputTranscription); speech needs the local extra: "
                      "pip install 'openlive[local]'")
-        if self.voice is not None and (setup.response_modality() == "AUDIO"
-                                       or setup.input_audio_transcription is not None):
+        if self.voice is not None and setup.input_audio_transcription is not None:
             self.voice.preload()  # in the background: ready by the time the user has spoken
+        elif self.voice is not None and setup.response_modality() == "AUDIO":
+            self.voice.preload(hearing=False)  # its replies are spoken; Whisper waits for audio
         # Each session counts rule uses ("times") on its own copy of the rules.
         rules = [sc.Rule(**{**r.__dict__, "used": 0}) for r in self.rules]
         return EmulatorSession(rules, setup=setup, voice=self.voice)
@@ -157,7 +158,8 @@ class EmulatorSession(EngineSession):
         if self.speaks and self.voice is not None:
             from ..audio.speaking import SpeakingTurn
 
-            turn = spoken = SpeakingTurn(turn, await asyncio.to_thread(self.voice.synthesizer))
+            turn = spoken = SpeakingTurn(turn, await asyncio.to_thread(self.voice.synthesizer),
+                                         transcript_as_written=True)
         text = turn.user.text()
         system = [turn.setup.system_instruction] if turn.setup.system_instruction else []
         prompt_tokens = sum(estimate_tokens(c) for c in system + turn.history)
