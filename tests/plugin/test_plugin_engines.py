@@ -75,6 +75,10 @@ def test_engines_by_marker_and_by_indirect_parameter(pytester: pytest.Pytester) 
     ('recordings="."', "*recordings= need engine='replay'*"),
     ('scirpt=[]', "*unknown live_server option 'scirpt'*"),
     ('script=[{"sya": "x"}]', "*script:*sya*"),
+    ('record=True, speed="fast"', "*speed: not a number or 'max'*"),
+    ('record_mode="once"', "*record_mode= need record=True*"),
+    ('record=True, script=[]', "*script= does not go with record=True*"),
+    ('voice="yes"', "*voice: True, False or None*"),
 ])
 def test_unknown_engines_and_options_are_usage_errors(pytester: pytest.Pytester, options,
                                                       message) -> None:

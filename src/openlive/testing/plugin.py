@@ -110,7 +110,10 @@ def _recording_path(request: pytest.FixtureRequest, record: Any) -> Path:
 
 def _plan(request: pytest.FixtureRequest, options: dict[str, Any]) -> Any:
     """The engine and recorder of a test with ``record=...``, by its record mode."""
+    import argparse
+
     from ..engines.relay.upstream import GOOGLE_UPSTREAM
+    from ..engines.replay.options import parse_speed
     from . import cassettes
     from .server import OptionError, matcher
 
@@ -133,6 +136,10 @@ def _plan(request: pytest.FixtureRequest, options: dict[str, Any]) -> Any:
             or config.getini("openlive_record_mode") or "none")
     speed = options.pop("speed", None)
     try:
+        speed = 0.0 if speed is None else parse_speed(str(speed))
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"live_server: speed: {exc}") from None
+    try:
         found = matcher(options.pop("match_ignore", None), options.pop("match_normalise", None))
         return cassettes.plan(
             _recording_path(request, record), mode,
@@ -140,7 +147,7 @@ def _plan(request: pytest.FixtureRequest, options: dict[str, Any]) -> Any:
                       or config.getini("openlive_upstream") or GOOGLE_UPSTREAM),
             key_env=config.getoption("openlive_upstream_key_env") or cassettes.DEFAULT_KEY_ENV,
             cafile=cafile or config.getoption("openlive_upstream_cafile"),
-            environ=os.environ, speed=0.0 if speed is None else speed,
+            environ=os.environ, speed=speed,
             matcher=found, before_record=options.pop("before_record", None))
     except OptionError as exc:
         raise pytest.UsageError(f"live_server: {exc}") from None
