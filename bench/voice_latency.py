@@ -37,6 +37,11 @@ machine may be shared), with the server's and this client's own shares.
     .venv/bin/python bench/voice_latency.py --silence-ms 500     # explicit silenceDurationMs
     .venv/bin/python bench/voice_latency.py --concurrent 4 --turns 6
     .venv/bin/python bench/voice_latency.py --engine emulator --json
+    .venv/bin/python bench/voice_latency.py --voices flite-slt,flite-rms,espeak-en-us --turns 24
+
+Hearing (WER per voice on 48 questions, direct and through a browser path), answers
+(% correct on 56 factual questions) and false cuts (mid-sentence pauses) are measured by
+bench/voice_quality.py.
 """
 
 from __future__ import annotations
@@ -158,12 +163,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(engine: str, timeout: float) -> tuple[subprocess.Popen, str, Path]:
+def start_server(engine: str, timeout: float,
+                 extra: list[str] = ()) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log_path = Path(f"/tmp/openlive-voice-bench-{port}.log")
     log_file = open(log_path, "w")  # noqa: SIM115 - lives as long as the server
     cmd = [sys.executable, "-m", "openlive.cli", "serve", "--engine", engine,
-           "--port", str(port), "--log-level", "debug", "--no-compression"]
+           "--port", str(port), "--log-level", "debug", "--no-compression", *extra]
     proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + timeout
@@ -436,12 +442,37 @@ def plot(results: list[dict], path: str, title: str) -> str | None:
     return path
 
 
+def make_voice_speech(voices: list[str], count: int) -> tuple[list[str], list[bytes], list[str]]:
+    """The spoken-question set (bench/data/voice_questions.txt), question i in voice
+    i mod len(voices) (flite / espeak-ng, bench/voice_sets.py), whole 20 ms chunks that end
+    in speech."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import voice_sets
+
+    questions = voice_sets.spoken_questions()
+    texts, speech, who = [], [], []
+    for i in range(count):
+        text, voice = questions[i % len(questions)], voices[i % len(voices)]
+        pcm = voice_sets.speak(voice, text)
+        pad = (-len(pcm)) % (CHUNK_BYTES // 2)
+        texts.append(text)
+        speech.append(np.concatenate([np.zeros(pad, dtype="<i2"), pcm]).tobytes())
+        who.append(voice)
+    return texts, speech, who
+
+
 async def main_async(args: argparse.Namespace) -> int:
-    texts = UTTERANCES
     t = time.monotonic()
-    speech = make_speech(texts)
+    if args.voices:
+        texts, speech, who = make_voice_speech(args.voices.split(","), args.turns)
+    else:
+        texts = UTTERANCES
+        speech = make_speech(texts)
+        who = ["piper-joe"] * len(texts)
+    voice_of = dict(zip(texts, who, strict=True))
     synth_s = time.monotonic() - t
-    proc, url, log_path = start_server(args.engine, args.startup_timeout)
+    extra = args.server_arg or []
+    proc, url, log_path = start_server(args.engine, args.startup_timeout, extra)
     try:
         start_rss = peak_rss_mib(proc.pid)
         n = len(texts)
@@ -491,6 +522,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 r["gen"] = r["t_audio"] - r["t_input_tx"]
         e, w = wer_counts(r["text"], r["heard"])
         r["wer"] = e / w if w else 0.0
+        r["voice"], r["edits"], r["words"] = voice_of.get(r["text"], "?"), e, w
         edits, words = edits + e, words + w
     server_breakdown = args.concurrent == 1
     if server_breakdown:  # the server's own stage times, matched to turns in order
@@ -529,6 +561,11 @@ async def main_async(args: argparse.Namespace) -> int:
         "v2v_after_barge_in_s": summary(col("v2v_after_barge")),
         "turns_with_partial_transcript_before_end": len(col("partial_before_end")),
         "eos_to_first_input_transcription_s": summary(col("first_tx")),
+        "wer_per_voice": {v: round(sum(r["edits"] for r in results if r["voice"] == v)
+                                   / max(1, sum(r["words"] for r in results
+                                                if r["voice"] == v)), 4)
+                          for v in dict.fromkeys(who)},
+        "server_args": extra,
         "cpu_share": load, "silence_ms": args.silence_ms,
         "run_s": round(run_s, 1), "tts_setup_s": round(synth_s, 1),
         "server_log": str(log_path),
@@ -582,6 +619,9 @@ async def main_async(args: argparse.Namespace) -> int:
             s = out[key]
             print(f"{label:<70} p50 {s['p50']:.3f}  p95 {s['p95']:.3f}  mean {s['mean']:.3f}"
                   f"  (n={s['n']}, max {s['max']:.3f})")
+    if len(out["wer_per_voice"]) > 1:
+        print("WER per voice: " + ", ".join(f"{v} {w:.1%}"
+                                            for v, w in out["wer_per_voice"].items()))
     print(f"WER {out['wer']:.3f} ({edits} edits / {words} words); "
           f"missing replies {out['missing_reply']}, timeouts {out['timeouts']}, "
           f"interrupted {out['interrupted']}")
@@ -612,6 +652,13 @@ def main() -> int:
     p.add_argument("--barge-in", type=int, default=0, metavar="N",
                    help="then N barge-in turns per session: a question, and 0.5 s into its "
                         "spoken reply the next question over it")
+    p.add_argument("--voices", default=None, metavar="A,B",
+                   help="speak bench/data/voice_questions.txt in these voices (flite / "
+                        "espeak-ng, see bench/voice_sets.py; e.g. flite-slt,flite-rms) "
+                        "instead of Piper's 24 questions; prints WER per voice")
+    p.add_argument("--server-arg", action="append", metavar="ARG",
+                   help="an extra argument for openlive serve (repeat), e.g. "
+                        "--server-arg=--llm-model --server-arg=/path/model.gguf")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     args = p.parse_args()
     if args.concurrent < 1 or args.turns < 0 or args.barge_in < 0:
