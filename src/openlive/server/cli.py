@@ -54,7 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--worker-parent", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--record", metavar="DIR",
                    help="record every session into DIR: <time>-<session>.jsonl (each message "
-                        "with timings) and WAV audio of both sides; see `openlive recordings`")
+                        "with timings, audio included; `openlive recordings audio FILE` "
+                        "writes it as WAV); see `openlive recordings`")
     _sessions_arguments(p)
     _console_arguments(p)
     _operations_arguments(p)
