@@ -56,11 +56,12 @@ def test_speech_as_wav(back):
 def test_transcription_of_the_speech(back, spoken):
     text = client(back).audio.transcriptions.create(
         model="whisper-1", file=("hello.wav", as_wav(spoken, 24_000), "audio/wav")).text
-    assert "paris" in text.lower() and "sunny" in text.lower(), text
+    # (Piper samples noise: "Paris" is sometimes heard as "pairs"; these words are stable)
+    assert "weather" in text.lower() and "sunny" in text.lower(), text
     plain = client(back).audio.transcriptions.create(
         model="whisper-1", response_format="text",
         file=("hello.wav", as_wav(spoken, 24_000), "audio/wav"))
-    assert "paris" in str(plain).lower()
+    assert "sunny" in str(plain).lower()
 
 
 def test_chat_completions_plain_and_streamed(back):

@@ -227,8 +227,12 @@ def _usage(usage: Any) -> dict[str, int]:
 
 def _speak(synth: Any, text: str) -> Iterator[bytes]:
     """24 kHz PCM16, clause by clause (the first clause is out before the rest is made)."""
+    from ..engines.audio.tts import ClauseSplitter
+
     rate = int(getattr(synth, "output_rate", PCM_RATE))
-    for pcm in synth.synthesize_stream([text]):
+    splitter = ClauseSplitter()
+    clauses = [*splitter.feed(text), *splitter.flush()]
+    for pcm in (chunk for clause in clauses for chunk in synth.synthesize(clause)):
         if rate != PCM_RATE:
             import soxr
 

@@ -148,7 +148,11 @@ def build(args: argparse.Namespace) -> Any:
             given = getattr(args, what[2:].replace("-", "_"))
             raise EngineOptionError(f"{what} {given or '(the shipped model)'}: cannot load "
                                     f"it: {type(exc).__name__}: {exc}") from None
-    engine.load()  # (loaded above, errors named by flag) warms each speech model up once
+    from ..audio.remote_backend import BackendError
+    try:
+        engine.load()  # (loaded above, errors named by flag) warms each speech model up once
+    except BackendError as exc:  # a --tts-url that lists its models but cannot speak
+        raise EngineOptionError(str(exc)) from None
     return engine
 
 
