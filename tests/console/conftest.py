@@ -90,18 +90,19 @@ def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @dataclass
 class ConsoleServer:
     url: str
-    api_key: str
+    api_key: str | None
     log: Path
 
 
 @contextmanager
-def openlive_serve(workdir: Path, *args: str, api_key: str) -> Iterator[ConsoleServer]:
-    """`openlive serve --api-key KEY ARGS…` as a subprocess on a free loopback port, until
-    the block ends (then stopped; the key must never be in its log)."""
+def openlive_serve(workdir: Path, *args: str, api_key: str | None) -> Iterator[ConsoleServer]:
+    """`openlive serve --api-key KEY ARGS…` (an open server: ``api_key=None``) as a
+    subprocess on a free loopback port, until the block ends (then stopped; the key must
+    never be in its log)."""
     log = workdir / "server.log"
     port = free_port()
-    cmd = [sys.executable, "-m", "openlive.cli", "serve", "--port", str(port),
-           "--api-key", api_key, *args]
+    keyed = ["--api-key", api_key] if api_key else []
+    cmd = [sys.executable, "-m", "openlive.cli", "serve", "--port", str(port), *keyed, *args]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
     url = f"http://127.0.0.1:{port}"
@@ -127,7 +128,7 @@ def openlive_serve(workdir: Path, *args: str, api_key: str) -> Iterator[ConsoleS
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    assert api_key not in log.read_text(), "the server logged its API key"
+    assert not api_key or api_key not in log.read_text(), "the server logged its API key"
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ log = logging.getLogger("openlive.console")
 STATIC_DIR = Path(__file__).parent / "static"
 TOKEN_PATH = "/console/token"
 MODELS_PATH = "/console/models"  # the model names for the page's list (no key needed)
+INFO_PATH = "/console/info"  # open server? tokens? does the engine hear audio?
 TOKENS_OFF = ("this server gives the console no tokens (serve --no-console-tokens): "
               "enter an API key or an ephemeral token (e.g. from `openlive token create`)")
 
@@ -35,12 +36,15 @@ _CSP = ("default-src 'self'; connect-src 'self' ws: wss: http: https:; "
 
 def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
                        tokens: bool = True,
-                       models: Callable[[], list[str]] = list) -> None:
+                       models: Callable[[], list[str]] = list,
+                       listens: Callable[[], bool] = lambda: True) -> None:
     """Register the console; call before the server's catch-all route. ``store``: where
     console tokens are saved (the Live server's, which checks them); ``open_server``: the
     server has no API keys; ``tokens``: loopback pages may get a token (False:
     ``serve --no-console-tokens``); ``models``: the served model names (the page's list:
-    ``GET /v1beta/models`` needs a key of a keyed server, as Google's does)."""
+    ``GET /v1beta/models`` needs a key of a keyed server, as Google's does); ``listens``:
+    whether the engine hears audio (``GET /console/info`` tells the page, which says so
+    when a microphone would talk to a server that ignores it)."""
 
     async def index(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html", headers={
@@ -55,8 +59,14 @@ def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
     async def model_names(request: web.Request) -> web.Response:
         return web.json_response({"models": models()}, headers={"Cache-Control": "no-cache"})
 
+    async def info(request: web.Request) -> web.Response:
+        return web.json_response({"open": open_server, "tokens": tokens,
+                                  "hearsAudio": listens()},
+                                 headers={"Cache-Control": "no-cache"})
+
     app.router.add_post(TOKEN_PATH, token)
     app.router.add_get(MODELS_PATH, model_names)
+    app.router.add_get(INFO_PATH, info)
     app.router.add_static("/console/", STATIC_DIR, append_version=False)
 
 

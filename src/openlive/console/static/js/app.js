@@ -37,6 +37,8 @@ let lastCreds = null; // the credential of the connection being resumed
 let resumable = false; // no model turn running: the server's latest update had a handle
 let goAway = false;
 let retries = 0;
+let everLive = false; // this connection got setupComplete (a 1006 before it: never reached)
+let serverInfo = null; // GET /console/info of the page's own server
 let settings = loadSettings();
 
 // ---- state and errors -------------------------------------------------------------------
@@ -93,6 +95,7 @@ async function connect(resuming = false) {
     const url = liveUrl(settings.url || location.href, creds);
     if (!wanted) return;
     $("auth-hint").textContent = `authenticated with: ${creds.source}`;
+    everLive = false;
     client = new LiveClient();
     client.addEventListener("sent", (e) => onSent(e.detail));
     client.addEventListener("message", (e) => onMessage(e.detail));
@@ -132,7 +135,7 @@ function onClose(which, { code, reason }) {
   const text = `${code}${reason ? ` ${reason}` : ""}`;
   setState("closed", text);
   if (wanted && code !== 1000) {
-    showError(`Closed with code ${text}`);
+    showError(code === 1006 && !everLive ? unreachable(settings.url) : `Closed with code ${text}`);
     transcript.note(`closed: ${text}`, "error");
   }
   wanted = false;
@@ -152,6 +155,7 @@ function onMessage(message) {
   log.add("in", message);
   if (message.setupComplete) {
     retries = 0;
+    everLive = true;
     setState("live", settings.modality);
   }
   if (message.serverContent) onServerContent(message.serverContent);
@@ -211,7 +215,25 @@ function onServerContent(content) {
 
 // ---- media and chat -----------------------------------------------------------------------
 
+// A Live connection that closed with 1006 (no close frame) before setupComplete never
+// reached a Live server: say what to check, not just the code.
+function unreachable(url) {
+  let where = url || location.href;
+  try {
+    where = new URL(where, location.href).host;
+  } catch {
+    // keep what was typed
+  }
+  return `Could not open a Live connection to ${where} (1006: the connection failed before ` +
+    "the server answered). Check the server URL (host, port, http:// or https://), that " +
+    "openlive serve is running there, and, for https://, that this browser trusts its " +
+    "certificate (open the URL in a tab once).";
+}
+
 async function toggleMic() {
+  if (!mic.running && serverInfo && !serverInfo.hearsAudio) {
+    transcript.note("this server does not listen to audio: your speech is ignored", "error");
+  }
   if (mic.running) {
     mic.stop();
     // audioStreamEnd is for automatic activity detection; push-to-talk ends with activityEnd
@@ -310,6 +332,29 @@ function updateVadControls() {
   $("ptt").hidden = vad;
 }
 
+// What the page's own server is: open, giving console tokens, hearing audio.
+async function describeServer() {
+  if (!isOwnServer(form.elements.namedItem("url").value)) return;
+  try {
+    const response = await fetch("/console/info", { cache: "no-store" });
+    serverInfo = await response.json();
+  } catch {
+    return; // an older server: the generic hints stay
+  }
+  if (serverInfo.open) {
+    $("auth-hint").textContent = "This server is open: no API key or token is needed.";
+  } else if (!serverInfo.tokens) {
+    $("auth-hint").textContent =
+      "Enter an API key or an ephemeral token: this server gives the console no token.";
+  }
+  const hint = $("server-hint");
+  hint.hidden = serverInfo.hearsAudio;
+  hint.textContent = serverInfo.hearsAudio ? "" :
+    "This server does not listen to audio (its speech models are not installed or are " +
+    "switched off): type your messages, or start it with its speech stages (make serve, " +
+    "or pip install 'openlive[local]').";
+}
+
 async function listModels() {
   if (!isOwnServer(form.elements.namedItem("url").value)) return;
   try {
@@ -356,6 +401,7 @@ function setUp() {
   $("clear-log").addEventListener("click", () => log.clear());
   setState("idle");
   listModels();
+  describeServer();
   latency.draw();
   $("latency-label").textContent = "end of speech (page estimate) → first reply audio";
 }
