@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from openlive.session import Phase, media
+from openlive.session import GEMINI_LIVE_MODELS, Phase, media
 from openlive.session.history import (
     compress,
     estimate_text_tokens,
@@ -105,6 +105,9 @@ def test_the_turn_being_answered_stays_in_the_window() -> None:
 
 # ------------------------------------------------- bounded by the model's input token limit
 
+#: a Google model, whose profile (models.py) has an input token limit
+GEMINI = "models/" + GEMINI_LIVE_MODELS[0]
+
 def test_per_message_work_does_not_grow_with_the_conversation() -> None:
     """Each Content is counted once (a running count): 50 turns, 50 counts, where every turn
     start recounted the whole history before (1,275 counts; issue 13)."""
@@ -122,7 +125,7 @@ def test_per_message_work_does_not_grow_with_the_conversation() -> None:
 
 
 def test_a_context_over_the_models_limit_without_compression_closes_1007() -> None:
-    d = live()  # the model's window: models.py input_token_limit
+    d = live(model=GEMINI)  # the model's window: models.py input_token_limit
     window = d.core.profile.input_token_limit
     half = "x" * (window * 4 // 2)  # about half the window, at 4 characters a token
     d.feed(user_text(half, turn_complete=False))
@@ -133,7 +136,7 @@ def test_a_context_over_the_models_limit_without_compression_closes_1007() -> No
 
 
 def test_with_compression_a_long_conversation_stays_within_the_window() -> None:
-    d = live(contextWindowCompression={"slidingWindow": {}})
+    d = live(model=GEMINI, contextWindowCompression={"slidingWindow": {}})
     window = d.core.profile.input_token_limit
     big = "y" * (window * 4 // 3)  # a third of the window each
     for _ in range(10):
@@ -144,7 +147,7 @@ def test_with_compression_a_long_conversation_stays_within_the_window() -> None:
 
 
 def test_one_user_turn_larger_than_the_window_closes_even_with_compression() -> None:
-    d = live(contextWindowCompression={"slidingWindow": {}})
+    d = live(model=GEMINI, contextWindowCompression={"slidingWindow": {}})
     window = d.core.profile.input_token_limit
     refused = d.refused(user_text("z" * (window * 4 + 8)))
     assert refused.code == 1007 and "exceeds the maximum number of tokens" in refused.reason

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
-from live_client import MODEL, ServeProcess, closed_with, open_live, send, setup
-from openlive.session.models import profile
+from live_client import ServeProcess, closed_with, open_live, send, setup
+from openlive.session.models import GEMINI_LIVE_MODELS, profile
+
+MODEL = "models/" + GEMINI_LIVE_MODELS[0]  # a Google model: its input token limit applies
 
 
 async def test_a_context_past_the_models_window_closes_only_that_session() -> None:
@@ -17,9 +19,9 @@ async def test_a_context_past_the_models_window_closes_only_that_session() -> No
     async with asyncio.timeout(60):
         async with ServeProcess() as server:
             other = await open_live(server)
-            await setup(other)
+            await setup(other, model=MODEL)
             ws = await open_live(server)
-            await setup(ws)
+            await setup(ws, model=MODEL)
             for _ in range(2):
                 await send(ws, {"clientContent": {"turns": [
                     {"role": "user", "parts": [{"text": big}]}], "turnComplete": False}})
