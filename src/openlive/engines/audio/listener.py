@@ -37,12 +37,52 @@ log = logging.getLogger("openlive.voice")
 MAX_BETWEEN_BYTES = 16_000 * 2 * 30  # TURN_INCLUDES_ALL_INPUT keeps at most 30 s between
 
 
+#: Without ``silenceDurationMs`` in the setup, the turn ends at the first pause whose
+#: transcript sounds finished (:func:`sounds_finished`), and otherwise after this much
+#: silence (openlive's own choice: mid-sentence pauses of 300-700 ms are common, see
+#: bench/voice_quality.py --set pauses; Google documents no default).
+SMART_END_SILENCE_MS = 800
+
+# A transcript ending in one of these words is unfinished ("Set a timer for …").
+_UNFINISHED = frozenset("""
+a an the and or but nor so because if when while whereas that which who whom whose whether
+than as to for of in on at by with from about into onto over under after before between
+through during without within towards toward near per via my your his her its our their
+this these those some any every each no is are was were be been am do does did can could
+would should will shall may might must have has had please um uh er erm hmm""".split())
+
+
+def sounds_finished(text: str) -> bool:
+    """Whether a transcript taken at a pause sounds like a complete turn: not trailing off
+    (``...``, a dash) and not ending in an article, conjunction, preposition, possessive
+    or auxiliary. Empty text (a cough, noise) counts as finished. A cheap lexical rule:
+    "What is the best way" passes although more may follow; the long silence only guards
+    the endings it can recognise."""
+    t = text.strip()
+    if not t:
+        return True
+    if t.endswith(("...", "…", "-", "—", ",")):
+        return False
+    words = t.lower().replace("’", "'").split()
+    last = words[-1].strip(".?!,;:\"'()") if words else ""
+    return last not in _UNFINISHED
+
+
 def _vad_config(setup: Setup) -> Any:
     from .vad import VadConfig
 
     cfg = setup.realtime_input_config
     aad = cfg and cfg.automatic_activity_detection
-    return VadConfig.from_live(aad.model_dump(exclude_none=True) if aad else None)
+    live = aad.model_dump(exclude_none=True) if aad else {}
+    if live.get("silence_duration_ms") is None:  # openlive's end of turn (SMART_END_…)
+        return VadConfig.from_live(live, silence_duration_ms=SMART_END_SILENCE_MS)
+    return VadConfig.from_live(live)
+
+
+def _smart_end(setup: Setup) -> bool:
+    cfg = setup.realtime_input_config
+    aad = cfg and cfg.automatic_activity_detection
+    return not (aad and aad.silence_duration_ms is not None)
 
 
 class Listener:
@@ -72,6 +112,9 @@ class Listener:
         cfg = setup.realtime_input_config
         self.all_input = bool(cfg and cfg.turn_coverage == "TURN_INCLUDES_ALL_INPUT")
         self._vad_config = _vad_config(setup) if self.automatic else None
+        # end the turn at a pause whose transcript sounds finished (no silenceDurationMs)
+        self.smart_end = self.automatic and _smart_end(setup)
+        self._commit_key: tuple[float, float] | None = None  # pause judged finished
         self._segmenter: Any = None  # created at the first audio (Silero at the first loud)
         self._vad: Any = None  # its VadWorker: the segmenter fed off the loop, in order
         self._rate = 16_000
@@ -134,8 +177,28 @@ class Listener:
     def _heard(self, events: list[Any], flushed: bool) -> None:
         """The VAD's events for the audio fed so far (on the loop, between feeds)."""
         self._handle(events)
+        self._commit_if_finished()
         if not flushed and self._segmenter.speaking:
             self._while_speaking()
+
+    def _judge(self, fut: asyncio.Future[str], key: tuple[float, float]) -> None:
+        """The transcript at a pause: if it sounds finished and the pause goes on, the
+        turn ends now instead of after the whole silence window."""
+        if fut.cancelled() or fut.exception() is not None or key != self._spec_key:
+            return
+        if sounds_finished(fut.result()):
+            self._commit_key = key
+            self._commit_if_finished()
+
+    def _commit_if_finished(self) -> None:
+        key, seg = self._commit_key, self._segmenter
+        if key is None or self._vad is None or self._vad.busy:
+            return  # (busy: retried after the running feed, from _heard)
+        self._commit_key = None
+        if seg.speaking and (seg.utterance_start_ms, seg.decider.speech_end_ms) == key:
+            log.debug("end of turn: the transcript at a %.0f ms pause sounds finished",
+                      seg.decider.silence_ms)
+            self._handle(seg.end_turn())
 
     def _handle(self, events: list[Any]) -> None:
         from .vad import SpeechEnded, SpeechStarted
@@ -167,6 +230,8 @@ class Listener:
                 if audio is not None:
                     self._spec_key = key
                     self._spec = self._run_asr(audio)
+                    if self.smart_end:
+                        self._spec.add_done_callback(lambda fut, k=key: self._judge(fut, k))
                     if self._partial is not None:
                         partial = self._partial
                         self._spec.add_done_callback(

@@ -1,0 +1,150 @@
+"""openlive's end of turn without silenceDurationMs: at a pause, the turn ends as soon as
+the pause's transcript sounds finished; otherwise only after SMART_END_SILENCE_MS of
+silence. The transcriber is a stand-in that returns a fixed text, so what is tested is the
+decision, on real Silero VAD over real (Piper) speech; audio is fed faster than real time
+and every wait is for an event, never for a duration."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from openlive.engines.audio.listener import SMART_END_SILENCE_MS, Listener, sounds_finished
+from openlive.engines.audio.vad import ActivityDecider, VadConfig
+from openlive.session import events as ev
+from openlive.wire.content import Blob
+from openlive.wire.setup import Setup
+
+
+def test_sounds_finished():
+    assert sounds_finished("What is the capital of France?")
+    assert sounds_finished("Turn off the lights.")
+    assert sounds_finished("")  # a cough: nothing to wait for
+    assert not sounds_finished("Set a timer for")
+    assert not sounds_finished("Set a timer for.")  # Whisper's full stop on a fragment
+    assert not sounds_finished("Send a message to Anna and")
+    assert not sounds_finished("I would like to book a table...")
+    assert not sounds_finished("Add apples,")
+    assert not sounds_finished("Remind me to call my")
+
+
+def test_decider_end_now():
+    d = ActivityDecider(VadConfig(prefix_padding_ms=64, silence_duration_ms=800))
+    assert d.end_now() == []
+    for _ in range(10):
+        d.step(0.9)
+    for _ in range(5):
+        assert d.step(0.0) == []
+    (end,) = d.end_now()
+    assert (end.at_ms, end.detected_ms, end.start_ms) == (320, 480, 0)
+    assert not d.speaking and d.end_now() == []
+
+
+class _Text:
+    """A transcriber that returns ``text`` for any audio."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def transcribe(self, pcm, **_):
+        return self.text
+
+
+class _Inputs:
+    def __init__(self) -> None:
+        self.turns: list[str] = []
+        self.turn = asyncio.Event()
+
+    def speech_started(self, audio_offset=None) -> None:
+        pass
+
+    def speech_ended(self, audio_offset=None) -> None:
+        pass
+
+    async def input_transcription(self, text, finished=None) -> None:
+        pass
+
+    async def user_speech(self, text: str) -> None:
+        self.turns.append(text)
+        self.turn.set()
+
+
+@pytest.fixture(scope="module")
+def speech() -> bytes:
+    import soxr
+
+    from openlive.engines.audio.tts import Synthesizer
+
+    tts = Synthesizer(noise_scale=0.0, noise_w_scale=0.0)
+    pcm = np.frombuffer(b"".join(tts.synthesize("What is the capital of France?")), "<i2")
+    pcm = soxr.resample(pcm, tts.output_rate, 16_000).astype("<i2")
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > 328)
+    return pcm[loud[0]:loud[-1] + 1].tobytes()
+
+
+async def _feed(listener: Listener, pcm: bytes) -> None:
+    for i in range(0, len(pcm), 640):
+        listener.on_event(ev.MediaReceived("audio", Blob(mime_type="audio/pcm;rate=16000",
+                                                         data=pcm[i:i + 640]), 16_000))
+        await asyncio.sleep(0)
+    while listener._vad is not None and listener._vad.busy:  # every chunk through the VAD
+        await asyncio.sleep(0.005)
+
+
+async def _pause_heard(listener: Listener) -> None:
+    """The transcription started at the pause has finished and been judged."""
+    while listener._spec is None or not listener._spec.done():
+        await asyncio.sleep(0.005)
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+def _silence(ms: int) -> bytes:
+    return b"\x00" * (32 * ms)
+
+
+async def _listen(text: str, speech: bytes, setup: dict | None = None,
+                  pause_ms: int = 400) -> tuple[Listener, _Inputs]:
+    from openlive.engines.audio.voice_models import VoiceModels
+
+    s = Setup.model_validate({"model": "models/openlive-local", **(setup or {})})
+    inputs = _Inputs()
+    listener = Listener(s, VoiceModels(transcriber=_Text(text), synthesizer=object()), inputs)
+    await _feed(listener, _silence(200) + speech + _silence(pause_ms))
+    await _pause_heard(listener)
+    return listener, inputs
+
+
+async def test_a_finished_sentence_ends_the_turn_at_the_pause(speech):
+    listener, inputs = await _listen("What is the capital of France?", speech)
+    try:
+        await asyncio.wait_for(inputs.turn.wait(), 60)  # no more audio was needed
+        assert inputs.turns == ["What is the capital of France?"]
+    finally:
+        await listener.aclose()
+
+
+async def test_an_unfinished_sentence_waits_for_the_long_silence(speech):
+    listener, inputs = await _listen("What is the capital of", speech)
+    try:
+        assert inputs.turns == [] and listener._segmenter.speaking
+        await _feed(listener, _silence(SMART_END_SILENCE_MS))
+        await asyncio.wait_for(inputs.turn.wait(), 60)
+        assert inputs.turns == ["What is the capital of"]
+    finally:
+        await listener.aclose()
+
+
+async def test_silence_duration_ms_in_the_setup_is_the_rule(speech):
+    setup = {"realtimeInputConfig": {"automaticActivityDetection": {
+        "silenceDurationMs": 2000}}}
+    listener, inputs = await _listen("What is the capital of France?", speech, setup)
+    try:
+        assert not listener.smart_end
+        assert inputs.turns == [] and listener._segmenter.speaking
+        await _feed(listener, _silence(1700))
+        await asyncio.wait_for(inputs.turn.wait(), 60)
+    finally:
+        await listener.aclose()
