@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ..session import tokens as tk
-from ..wire.errors import error_body
+from ..store.base import StoreError
+from ..wire.errors import UNAVAILABLE, error_body
 from .tokens import TOKEN_EXPIRE, TOKEN_NEW_SESSION, TOKEN_USES, refusal
 
 if TYPE_CHECKING:
@@ -94,6 +95,11 @@ async def console_token(request: web.Request, *, store: Store, open_server: bool
                            now)
     record["key"] = "console"  # per-key limits count console sessions together
     record["owner"] = "console"  # a console page resumes its sessions with a fresh token
-    await store.save_token(record["name"], record, record["expire_time"])
+    try:
+        await store.save_token(record["name"], record, record["expire_time"])
+    except StoreError:  # as POST /auth_tokens: Google's 503 UNAVAILABLE body, no token
+        log.warning("console token not created: the store is unavailable")
+        return web.json_response(error_body(503, "UNAVAILABLE", UNAVAILABLE), status=503,
+                                 headers={"Cache-Control": "no-store"})
     log.info("console token created for a loopback page")
     return web.json_response(tk.token_response(record), headers={"Cache-Control": "no-store"})
