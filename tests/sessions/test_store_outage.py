@@ -158,3 +158,17 @@ async def test_the_relay_and_replay_admission_with_the_store_down(own_redis) -> 
         assert (info.value.code, info.value.reason) == (1011, errors.UNAVAILABLE)
     finally:
         await store.aclose()
+
+
+async def test_the_consoles_token_with_the_store_down_is_503(own_redis) -> None:
+    """POST /console/token (a loopback page of a keyed server) mints a token like
+    /auth_tokens: with the store down, the same JSON 503 (was a plain-text 500)."""
+    async with asyncio.timeout(60):
+        async with ServeProcess("--store", own_redis.url, "--api-key", "k") as server:
+            own_redis.stop()
+            async with aiohttp.ClientSession() as http:
+                async with http.post(f"{server.http_url}/console/token",
+                                     headers={"Origin": server.http_url}) as resp:
+                    assert resp.status == 503, await resp.text()
+                    body = await resp.json()
+            assert body["error"]["status"] == "UNAVAILABLE"
