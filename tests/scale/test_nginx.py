@@ -109,3 +109,51 @@ async def test_a_one_use_token_minted_through_one_node_is_spent_across_both(clus
             await ws.close()
     assert outcomes == [True, 1008], outcomes
     assert all("connected from" in n.log for n in nodes)  # one connection on each node
+
+
+async def test_go_away_before_a_planned_restart_moves_the_session(cluster):
+    """serve --drain: on SIGTERM the node stops taking connections and sends its sessions
+    goAway with the drain time left; the client finishes its turn on the old connection,
+    then resumes through nginx on the other node with nothing lost; the node then exits."""
+    import signal
+
+    from live_client import until
+
+    proxy, nodes = cluster("--drain", "30")
+    question = "Which word and number did I give you?"
+    async with asyncio.timeout(120):
+        fresh = await open_live(proxy)  # what the question alone costs, in a new session
+        await setup(fresh, model=EMULATOR, **TEXT)
+        alone = prompt_tokens(await turn(fresh, question))
+        await fresh.close()
+        ws = await open_live(proxy)
+        first = await setup(ws, model=EMULATOR, sessionResumption={}, **TEXT)
+        kept = await resumable_turn(ws, "Please keep the word banana for me, it matters a lot.")
+        holder = await _holder(nodes)
+        holder.proc.send_signal(signal.SIGTERM)
+        got = await until(ws, "goAway")
+        assert got[-1]["goAway"] == {"timeLeft": "30s"}
+        last = await resumable_turn(ws, "And the number seven too.")  # still answered
+        assert any("modelTurn" in m.get("serverContent", {}) for m in last)
+        handle = handles(first + kept + last)[-1]
+        await ws.close()
+        resumed = None
+        for _ in range(100):  # the old connection's lease is released as it closes
+            again = await open_live(proxy)
+            await send(again, {"setup": {"model": EMULATOR, **TEXT,
+                                         "sessionResumption": {"handle": handle}}})
+            try:
+                if "setupComplete" in decode(await again.recv()):
+                    resumed = again
+                    break
+            except ConnectionClosed:
+                pass
+            await asyncio.sleep(0.2)
+        assert resumed is not None
+        other = next(n for n in nodes if n is not holder)
+        assert "resumed a stored session" in other.log
+        both = prompt_tokens(await turn(resumed, question))
+        await resumed.close()
+        assert await asyncio.to_thread(holder.proc.wait, 60) == 0  # left once drained
+    assert "draining 1 open sessions" in holder.log
+    assert both > alone + 20, (both, alone)  # both earlier turns are in the resumed prompt

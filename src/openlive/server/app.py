@@ -321,6 +321,14 @@ class LiveServer:
                                                     f"version {api_version}")
         return web.json_response(describe_model(resolved[len("models/"):], engine))
 
+    async def go_away_all(self, seconds: float) -> None:
+        """goAway with ``seconds`` left to every session whose connection can send one (the
+        emulator's and the local engine's; a relay's or replay's has no core of its own)."""
+        for conn in list(self.active):
+            go_away = getattr(conn, "go_away", None)
+            if go_away is not None:
+                await go_away(seconds)
+
     async def _on_startup(self, app: web.Application) -> None:
         await self.store.open()
         self._capacity_probe = asyncio.create_task(self.capacity.watch_loop_lag())

@@ -89,6 +89,10 @@ def _operations_arguments(p: argparse.ArgumentParser) -> None:
                    help="read settings from this TOML file (also $OPENLIVE_CONFIG): each flag's "
                         "name as key, e.g. port = 8080, api-key = [...]; every flag is also "
                         "$OPENLIVE_<NAME>; flags > environment > file > defaults")
+    g.add_argument("--drain", type=float, default=0.0, metavar="SECONDS",
+                   help="on SIGTERM/SIGINT, stop taking connections, send each session goAway "
+                        "with this many seconds left and wait for them to leave (default 0: "
+                        "close them at once with 1001)")
     g.add_argument("--print-config", action="store_true",
                    help="print the configuration in effect as TOML (secrets masked, each "
                         "value with its source) and exit")
@@ -336,7 +340,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
         watch = (asyncio.create_task(workers.supervise()) if workers is not None else
                  asyncio.create_task(stop_when_orphaned(args.worker_parent))
                  if args.worker_parent else None)
-        await serve_forever(server, on_stop=workers.stop_soon if workers is not None else None)
+        await serve_forever(server, on_stop=workers.stop_soon if workers is not None else None,
+                            drain=args.drain)
         if watch is not None:
             watch.cancel()
 

@@ -103,6 +103,11 @@ class Connection:
         if failed is not None:
             await self.close(failed.code, failed.reason)
 
+    async def go_away(self, seconds: float) -> None:
+        """A planned stop of this server (``serve --drain``): goAway now, with ``seconds``
+        left; when they run out the core closes the connection as after any goAway."""
+        await self._after(lambda: self.core.go_away(f"{seconds:g}s", time.time()))
+
     async def close(self, code: int, reason: str) -> None:
         self.core.close()
         self._rearm.set()

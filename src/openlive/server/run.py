@@ -84,8 +84,9 @@ async def start_server(engine: Engine, config: ServerConfig | None = None, *,
 
 
 async def serve_forever(server: RunningServer,
-                        on_stop: Callable[[], None] | None = None) -> None:
-    """Serve until SIGINT or SIGTERM; then call ``on_stop`` (if any) and stop."""
+                        on_stop: Callable[[], None] | None = None, drain: float = 0.0) -> None:
+    """Serve until SIGINT or SIGTERM; then call ``on_stop`` (if any), drain the sessions
+    for up to ``drain`` seconds (:func:`drain_sessions`), and stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -96,5 +97,24 @@ async def serve_forever(server: RunningServer,
     await stop.wait()
     if on_stop is not None:
         on_stop()
+    if drain > 0 and server.live.active:
+        await drain_sessions(server, drain)
     log.info("shutting down (%d open sessions)", len(server.live.active))
     await server.stop()
+
+
+async def drain_sessions(server: RunningServer, seconds: float) -> None:
+    """A planned stop (``serve --drain SECONDS``): stop taking connections (a load balancer
+    sends new ones to the other nodes), send every session goAway with ``seconds`` left
+    (the clients resume elsewhere with their handles, as they do before Google's own
+    connection ends), and wait until they have left or the time is up (the core then
+    closes each with 1011, as at the end of any goAway)."""
+    for site in list(server.runner.sites):
+        await site.stop()
+    log.info("draining %d open sessions: goAway with %g s left", len(server.live.active),
+             seconds)
+    await server.live.go_away_all(seconds)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds + 2.0
+    while server.live.active and loop.time() < deadline:
+        await asyncio.sleep(0.1)
