@@ -65,3 +65,33 @@ def test_a_run_wide_switch_and_the_marker(pytester: pytest.Pytester) -> None:
     for args in ([], ["--openlive-no-voice"]) + ((["--openlive-voice"],) if INSTALLED else ()):
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
         result.assert_outcomes(passed=2)
+
+
+EXIT_DURING_PRELOAD = """
+import json
+import websockets.sync.client as ws_client
+from openlive.testing import start_live_server
+
+server = start_live_server(tls=False)  # speech models as serve has them
+with ws_client.connect(server.live_url) as ws:  # an AUDIO session: the models start loading
+    ws.send(json.dumps({"setup": {"model": "models/gemini-3.8-live"}}))
+    ws.recv()
+server.stop()
+import threading
+# the loading thread, seconds from done: Python waits for it at exit only if not a daemon
+print([t.daemon for t in threading.enumerate() if t.name == "voice-preload"])
+"""
+
+
+@pytest.mark.skipif(not INSTALLED, reason="needs the speech stages (openlive[local])")
+def test_a_process_that_exits_while_the_models_load_exits_cleanly() -> None:
+    """The models load on a background thread started from the fixture's event loop thread
+    (a daemon), so it was a daemon too: a process that ended while native code loaded a
+    model aborted (exit 134: seen with bench/plugin_startup.py)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", EXIT_DURING_PRELOAD], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[False]"

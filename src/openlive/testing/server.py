@@ -261,7 +261,10 @@ def voice_models(voice: bool | None) -> Any:
                               "installed (pip install 'openlive[local]')")
     elif voice is not None:
         raise OptionError(f"voice: True, False or None (as serve), not {voice!r}")
-    return voice_if_installed()
+    with _shared_lock:  # what is installed does not change during a run: looked up once
+        if "voice" not in _shared:
+            _shared["voice"] = voice_if_installed()
+        return _shared["voice"]
 
 
 def matcher(match_ignore: Any = None, match_normalise: Any = None) -> Any:

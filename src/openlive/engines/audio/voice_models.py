@@ -119,8 +119,10 @@ class VoiceModels:
                 return
             self._preloaded.update(wanted)
             # not a daemon: exiting while native code loads a model aborts the process
+            # (said explicitly: a thread made by a daemon thread, such as the test
+            # fixture's event loop, would be a daemon too)
             thread = threading.Thread(target=self._load_quietly, args=(hearing,),
-                                      name="voice-preload")
+                                      name="voice-preload", daemon=False)
             self._preload = thread
         thread.start()
 
