@@ -131,3 +131,22 @@ def test_fields_the_core_honours_are_not_logged_as_ignored(caplog):
         "generationConfig": {"temperature": 0.2}}), LIVE)
     (line,) = [r.getMessage() for r in caplog.records if "not honoured" in r.getMessage()]
     assert line.endswith(": generation_config.temperature"), line
+
+
+def test_prompt_tokens_are_counted_once_per_history_entry(monkeypatch):
+    """The emulator summed the whole history's tokens at every turn: now only what was
+    added (and all of it again after compression cut the history)."""
+    import openlive.engines.emulator.engine as em
+    from openlive.wire.content import Content, Part
+    from openlive.wire.setup import Setup
+
+    session = em.EmulatorEngine().open_session(Setup.model_validate({"model": LIVE}), LIVE)
+    history = [Content(role="user", parts=[Part(text="x" * 400)])]
+    assert session._history_tokens(history) == 100
+    history.append(Content(role="model", parts=[Part(text="y" * 40)]))
+    counted = []
+    real = em.estimate_tokens
+    monkeypatch.setattr(em, "estimate_tokens", lambda c: counted.append(c) or real(c))
+    assert session._history_tokens(history) == 110
+    assert counted == [history[1]]  # only the new entry was counted
+    assert session._history_tokens(history[1:]) == 10  # cut by compression: counted anew

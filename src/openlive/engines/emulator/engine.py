@@ -126,6 +126,8 @@ class EmulatorSession(EngineSession):
         self.audio_replies = setup is None or setup.response_modality() == "AUDIO"
         self.speaks = voice is not None and self.audio_replies
         self.heard_seconds = 0.0  # realtimeInput audio received (usageMetadata AUDIO)
+        # (history entries counted, the last of them, their tokens): _history_tokens
+        self._counted: tuple[int, Content | None, int] = (0, None, 0)
         if self.speaks and setup is not None:
             from ..audio.tts import resolve_voice
 
@@ -165,7 +167,8 @@ class EmulatorSession(EngineSession):
                                          transcript_as_written=True)
         text = turn.user.text()
         system = [turn.setup.system_instruction] if turn.setup.system_instruction else []
-        prompt_tokens = sum(estimate_tokens(c) for c in system + turn.history)
+        prompt_tokens = sum(estimate_tokens(c) for c in system) + self._history_tokens(
+            turn.history)
         # A turn made only of tool responses continues a turn whose calls were issued before
         # a session resumption: answer the last user text's rule with these results.
         responses = [p.function_response for c in turn.user.contents for p in c.parts or ()
@@ -226,6 +229,18 @@ class EmulatorSession(EngineSession):
         await turn.complete(self._usage(prompt_tokens, reply_tokens, audio_seconds),
                             reason=rule.turn_complete_reason,
                             waiting_for_input=rule.waiting_for_input)
+
+    def _history_tokens(self, history: list[Content]) -> int:
+        """The history's estimated tokens, counting only what was added since the last turn
+        (the history only grows, unless compression cut it: then it is counted anew), so a
+        turn's cost does not grow with the conversation."""
+        counted, last, tokens = self._counted
+        if not (0 < counted <= len(history) and history[counted - 1] is last):
+            counted, tokens = 0, 0
+        for content in history[counted:]:
+            tokens += estimate_tokens(content)
+        self._counted = (len(history), history[-1] if history else None, tokens)
+        return tokens
 
     def _usage(self, prompt_text: int, reply_text: int, reply_audio_s: float) -> UsageMetadata:
         """Tokens as the Gemini API counts them per modality: text estimated, audio at 32
