@@ -83,6 +83,8 @@ def test_a_repeated_flag_replaces_the_environments_list_but_api_keys_add_up(tmp_
 def test_bad_settings_stop_serve_with_exit_2_naming_them(tmp_path):
     done = serve("--print-config", env={"OPENLIVE_PORT": "eighty"})
     assert done.returncode == 2 and "$OPENLIVE_PORT" in done.stderr, done.stderr
+    done = serve("--print-config", env={"OPENLIVE_PORT": "99999"})  # the flag's own check
+    assert done.returncode == 2 and "$OPENLIVE_PORT: a port is 0 to 65535" in done.stderr
     done = serve("--print-config", env={"OPENLIVE_METRICS": "loud"})
     assert done.returncode == 2 and "$OPENLIVE_METRICS" in done.stderr, done.stderr
     conf = tmp_path / "typo.toml"

@@ -69,8 +69,10 @@ def _field(action: argparse.Action) -> tuple[Any, Any]:
         kind = Annotated[list[str], NoDecode, BeforeValidator(_split)]
     elif action.type in (int, float):
         kind = action.type
-    else:
-        kind = str  # a flag's own parser (e.g. --speed) runs on the string, below
+    elif action.type in (None, str):
+        kind = str
+    else:  # a flag's own parser (--port, --speed) runs on the value's text, in resolve()
+        kind = bool | int | float | str
     aliases = ENV_ALIASES.get(action.dest)
     if aliases:
         return kind | None, Field(None, validation_alias=AliasChoices(action.dest, *aliases))
@@ -205,9 +207,9 @@ def resolve(parser: argparse.ArgumentParser, argv: list[str], config: str | None
         where = f"${ENV_PREFIX}{dest.upper()}" if dest in from_env else str(path)
         if value is None:
             continue
-        if isinstance(value, str) and action.type not in (None, str):
+        if action.type not in (None, str, int, float) and not isinstance(value, list):
             try:
-                value = action.type(value)  # a flag's own parser (--speed 2x)
+                value = action.type(str(value))  # the flag's own parser (--port, --speed 2x)
             except (TypeError, ValueError, argparse.ArgumentTypeError) as exc:
                 raise ConfigError(f"{where}: {exc}") from None
         if action.choices is not None and value not in action.choices:
