@@ -89,7 +89,7 @@ def _operations_arguments(p: argparse.ArgumentParser) -> None:
                    help="read settings from this TOML file (also $OPENLIVE_CONFIG): each flag's "
                         "name as key, e.g. port = 8080, api-key = [...]; every flag is also "
                         "$OPENLIVE_<NAME>; flags > environment > file > defaults")
-    g.add_argument("--drain", type=float, default=0.0, metavar="SECONDS",
+    g.add_argument("--drain", type=ct.seconds, default=0.0, metavar="SECONDS",
                    help="on SIGTERM/SIGINT, stop taking connections, send each session goAway "
                         "with this many seconds left and wait for them to leave (default 0: "
                         "close them at once with 1001)")
