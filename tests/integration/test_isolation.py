@@ -274,9 +274,9 @@ async def test_one_sessions_audio_does_not_delay_anothers_turns():
     Before, the VAD ran inline and each one-minute message blocked every session for a
     second or more (11.6 s for the first turn here, issue 13). Measured while it streams:
     another session's text turns (TEXT replies on openlive's own emulator model, so no
-    speech synthesis is timed), a new session's setup and ``/healthz``. Bound: 1 s each,
-    generous for a busy 2-core machine; the goal is 100 ms (the measured values are
-    printed)."""
+    speech synthesis is timed), a new session's setup and ``/healthz``. Bound: 3 s each,
+    generous for a busy 2-core machine (up to 0.8 s measured at load average 10) and far
+    below the stall; the goal is 100 ms (the measured values are printed)."""
     import time
 
     import aiohttp
@@ -338,8 +338,8 @@ async def test_one_sessions_audio_does_not_delay_anothers_turns():
         print(f"while another session streams audio: first reply max {max(turns) * 1000:.0f}"
               f" ms over {len(turns)} turns, setup and /healthz max"
               f" {max(loop_work) * 1000:.0f} ms")
-        assert max(loop_work) < 1.0, loop_work
-        assert max(turns) < 1.0, turns
+        assert max(loop_work) < 3.0, loop_work
+        assert max(turns) < 3.0, turns
         # the loud session was heard, not closed
         await say(loud, "still here?")
         assert "still here?" in reply_text(await until_turn_complete(loud, timeout=120))
@@ -354,7 +354,8 @@ async def test_huge_messages_do_not_stall_other_sessions(serve):
     limit) and a frame of 1M parts (refused with 1009 by openlive's part and object limits,
     wire/codec.py) on one session, while another session's turns and /healthz are timed.
     Before the limits the 1M-part frame blocked the event loop for 10-16 s (issue 13).
-    Bound: 1 s, generous for a busy 2-core machine; the goal is 100 ms (printed)."""
+    Bound: 3 s, generous for a busy 2-core machine (up to 0.5 s measured at load average
+    10); the goal is 100 ms (printed)."""
     import json
     import time
 
@@ -402,5 +403,5 @@ async def test_huge_messages_do_not_stall_other_sessions(serve):
                 assert code == 1007 and "exceeds the maximum number of tokens" in reason
     print(f"beside huge messages: first reply max {max(turns) * 1000:.0f} ms "
           f"{[round(t * 1000) for t in turns]}, /healthz max {max(health) * 1000:.0f} ms")
-    assert max(turns) < 1.0 and max(health) < 1.0, (turns, health)
+    assert max(turns) < 3.0 and max(health) < 3.0, (turns, health)
     await talker.close()
