@@ -156,3 +156,38 @@ async def test_the_workers_stop_when_worker_0_dies(tmp_path: Path):
     finally:
         served.kill()
         await served.stop(None, timeout=20)
+
+
+async def test_a_worker_that_keeps_ending_at_once_is_started_less_and_less_often(monkeypatch):
+    """The supervisor alone, with a worker that ends as soon as it starts (no processes):
+    the waits between starts double (a crash loop neither spins nor floods the log)."""
+    import time
+
+    from openlive.server import workers as wk
+
+    monkeypatch.setattr(wk, "RESTART_DELAY", 0.05)
+    monkeypatch.setattr(wk, "MAX_RESTART_DELAY", 0.4)
+    supervisor = wk.Workers([], 2)
+    starts: list[float] = []
+
+    class Ended:
+        pid = 4242
+
+        def poll(self) -> int:
+            return 1
+
+    def start(index: int) -> None:
+        starts.append(time.monotonic())
+        supervisor.children[index] = Ended()  # type: ignore[assignment]
+        supervisor._started_at[index] = starts[-1]
+
+    monkeypatch.setattr(supervisor, "_start", start)
+    supervisor.start()
+    task = asyncio.create_task(supervisor.supervise(every=0.01))
+    await asyncio.sleep(2.0)
+    supervisor.stop_soon()
+    await task
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) >= 3, starts
+    assert len(starts) <= 12  # at a steady 0.05 s it would be about 40
+    assert gaps[1] >= 1.5 * 0.05  # the second wait is longer than the first

@@ -20,7 +20,9 @@ import time
 
 log = logging.getLogger("openlive.server")
 
-RESTART_DELAY = 1.0  # seconds between two starts of the same worker
+RESTART_DELAY = 1.0  # seconds before a worker that ended is started again...
+MAX_RESTART_DELAY = 60.0  # ...doubled, up to this, each time it ends within STABLE seconds
+STABLE = 10.0
 SUPERVISE_EVERY = 0.5  # seconds between checks of the workers
 PARENT_CHECK = 1.0  # seconds between a worker's checks that worker 0 lives
 STOP_TIMEOUT = 10.0  # seconds a worker gets to stop before it is killed
@@ -45,6 +47,8 @@ class Workers:
         self.count = count
         self.children: dict[int, subprocess.Popen] = {}
         self._started_at: dict[int, float] = {}
+        self._delay: dict[int, float] = {}  # the wait before a worker's next start
+        self._start_at: dict[int, float] = {}  # workers that ended: when to start them again
         self.stopping = False
 
     def _start(self, index: int) -> None:
@@ -60,19 +64,27 @@ class Workers:
             self._start(index)
 
     async def supervise(self, every: float = SUPERVISE_EVERY) -> None:
-        """Forever: replace each worker that has exited (logged)."""
+        """Forever: replace each worker that has ended (logged); one that keeps ending
+        soon after its start waits longer each time (a crash loop stays quiet)."""
         while not self.stopping:
             await asyncio.sleep(every)
+            now = time.monotonic()
             for index, child in list(self.children.items()):
                 code = child.poll()
                 if code is None or self.stopping:
                     continue
-                if time.monotonic() - self._started_at[index] < RESTART_DELAY:
-                    continue  # it died at once: wait before starting it again
-                how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                log.warning("worker %d (pid %d) ended (%s): starting a new one", index,
-                            child.pid, how)
-                self._start(index)
+                if index not in self._start_at:
+                    lived = now - self._started_at[index]
+                    delay = (min(self._delay.get(index, RESTART_DELAY) * 2, MAX_RESTART_DELAY)
+                             if lived < STABLE and index in self._delay else RESTART_DELAY)
+                    self._delay[index] = delay
+                    self._start_at[index] = now + delay
+                    how = f"signal {-code}" if code < 0 else f"exit code {code}"
+                    log.warning("worker %d (pid %d) ended (%s): starting a new one in %g s",
+                                index, child.pid, how, delay)
+                elif now >= self._start_at[index]:
+                    del self._start_at[index]
+                    self._start(index)
 
     def stop_soon(self) -> None:
         """The server is stopping: replace no worker from now on."""
