@@ -184,3 +184,27 @@ async def test_the_documented_js_example_passes(tmp_path) -> None:
         assert len(running.sessions) == 2
     finally:
         running.stop()
+
+
+def test_the_journal_is_bounded() -> None:
+    """The journal kept every frame of every session: a soak run grew the server by
+    118 MiB a minute (bench/README.md). Now: the last N sessions, at most M bytes."""
+    from openlive.server.admin import Journal
+
+    journal = Journal(limit=3, max_bytes=100)
+    for n in range(1, 5):
+        journal(f"[session {n}]", "open", {})
+        journal(f"[session {n}]", "client", b"x" * 20)
+        journal(f"[session {n}]", "close", {"code": 1000})
+    assert [s["id"] for s in journal.report()] == ["session 2", "session 3", "session 4"]
+    assert journal.bytes == 60
+    journal("[session 5]", "open", {})
+    journal("[session 5]", "server", b"y" * 70)  # over the bytes: the oldest go first
+    assert [s["id"] for s in journal.report()] == ["session 4", "session 5"]
+    assert journal.bytes == 90
+    journal("[session 5]", "server", b"z" * 90)  # alone over the budget: not kept
+    [four, five] = journal.report()
+    assert journal.bytes == 90 and five["truncated"] is True and "truncated" not in four
+    assert five["server"] == [{"invalid": "y" * 70}] and not any(k[0] == "_" for k in five)
+    journal("[session 2]", "client", b"late")  # a forgotten session's frames are ignored
+    assert journal.bytes == 90
