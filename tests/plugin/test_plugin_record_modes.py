@@ -136,3 +136,17 @@ def test_recording_name_and_folder(pytester: pytest.Pytester, upstream, monkeypa
     assert sorted(p.name for p in folder.iterdir()) == [
         "TestGroup.test_word[a-b].jsonl", "TestGroup.test_word[c].jsonl", "shared.jsonl"]
     assert sessions_in(folder / "shared.jsonl") == []  # a test that opened no session
+
+
+def test_a_marker_record_mode_wins_over_the_run(pytester: pytest.Pytester, upstream,
+                                                monkeypatch) -> None:
+    pytester.makepyfile(test_marked=APP.replace(
+        "@pytest.mark.openlive(record=True)",
+        '@pytest.mark.openlive(record=True, record_mode="once", speed="max")'))
+    monkeypatch.setenv("GEMINI_API_KEY", UPSTREAM_KEY)
+    result = pytester.runpytest_subprocess(  # the run's mode is none, the test's once
+        "-p", "no:cacheprovider", f"--openlive-upstream={upstream.url}",
+        f"--openlive-upstream-cafile={upstream.cert}", timeout=120)
+    result.assert_outcomes(passed=1)
+    assert len(upstream.sessions) == 1
+    assert (pytester.path / "recordings" / "test_marked" / "test_hello.jsonl").is_file()
