@@ -5,6 +5,8 @@ grounding and URL-context metadata, turnCompleteReason, waitingForInput, raw mes
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from live_client import (
@@ -150,3 +152,25 @@ def test_prompt_tokens_are_counted_once_per_history_entry(monkeypatch):
     assert session._history_tokens(history) == 110
     assert counted == [history[1]]  # only the new entry was counted
     assert session._history_tokens(history[1:]) == 10  # cut by compression: counted anew
+
+
+async def test_a_non_blocking_call_s_reply_waits_for_its_result(serve):
+    """gemini-3.8-live runs functions NON_BLOCKING by default: the scripted reply built on
+    the call's result comes when the result does (WHEN_IDLE), not at once with its
+    placeholders unfilled."""
+    from live_client import WEATHER, until
+
+    server = await serve(script=WEATHER)
+    async with await open_live(server) as ws:
+        await setup(ws, LIVE, tools=[{"functionDeclarations": [{"name": "get_weather"}]}])
+        await say(ws, "weather in Paris")
+        got = await until(ws, "toolCall")
+        assert transcript(got) == ""
+        (call,) = got[-1]["toolCall"]["functionCalls"]
+        first = await until_turn_complete(ws)  # the calling turn ends without a reply
+        assert transcript(first) == "" and "{result" not in json.dumps(first)
+        await send(ws, {"toolResponse": {"functionResponses": [{
+            "id": call["id"], "name": "get_weather", "response": {"summary": "sunny"},
+            "scheduling": "WHEN_IDLE"}]}})
+        later = await until_turn_complete(ws)
+        assert transcript(later) == "It is sunny in Paris."

@@ -191,18 +191,24 @@ class EmulatorSession(EngineSession):
         if rule.go_away:
             await turn.go_away(rule.go_away)
         reply_tokens = 0
+        say = rule.say
         if rule.calls:
             calls = [FunctionCall(name=c.name, args=sc.render_args(c.args, values))
                      for c in rule.calls]
             responses = await turn.call_tools(calls)
             values.update(_result_values(responses))
             reply_tokens += sum(estimate_text_tokens(str(c.args)) for c in calls)
+            if not responses and say is not None and sc.uses_results(say):
+                # NON_BLOCKING calls (gemini-3.8-live's default): nothing awaited, so a
+                # reply built on their results waits for them; it comes in the turn their
+                # response starts (WHEN_IDLE / INTERRUPT), none with SILENT, as the model's
+                say = None
         audio_seconds = 0.0
         if rule.thought is not None:
             await turn.send_event(ServerContent(model_turn=Content(role="model", parts=[
                 Part(text=sc.render(rule.thought, values), thought=True)])))
-        if rule.say is not None:
-            reply = sc.render(rule.say, values)
+        if say is not None:
+            reply = sc.render(say, values)
             budget = PlaceholderBudget() if self.audio_replies and spoken is None else None
             if not self.audio_replies:
                 reply_tokens += estimate_text_tokens(reply)

@@ -252,6 +252,16 @@ class _Missing(str):
 _FORMATTER = _Formatter()
 
 
+def uses_results(template: str) -> bool:
+    """Does this template read tool results ({result[...]}, {results[...]})?"""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    except ValueError:
+        return False
+    return any(name.split("[", 1)[0].split(".", 1)[0] in ("result", "results")
+               for name in fields)
+
+
 def render(template: str, values: dict[str, Any]) -> str:
     try:
         return _FORMATTER.vformat(template, (), values)
