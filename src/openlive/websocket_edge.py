@@ -79,10 +79,9 @@ class WebSocketEdge:
                 await self.close(1002, f"invalid close code {msg.data} (RFC 6455 section 7.4)")
         elif msg.type == WSMsgType.ERROR:
             error = msg.data if msg.data is not None else self.ws.exception()
-            if isinstance(error, WebSocketError):  # aiohttp closed with its code
+            if isinstance(error, WebSocketError):  # aiohttp closed with this code, no reason
                 self.closing = True
-                self.close_reason = cut_reason(str(error))
-                log.info("%s closed: %d %s", self.label, error.code, error)
+                log.info("%s closed: %d (%s)", self.label, error.code, error)
             else:
                 log.info("%s connection error: %s", self.label, error)
         return None
