@@ -152,3 +152,54 @@ def test_every_part_field_the_sdk_sends_in_client_content_is_accepted(path, buil
     assert path not in PART_SDK_REFUSES, f"{path}: the SDK now sends it"
     # a field openlive does not know raises LiveError (1007)
     parse_client_frame(json.dumps({"client_content": wire}))
+
+
+# ----------------------------------------------------------- @google/genai (Node)
+
+JS_SDK_REFUSES = {  # the JS SDK's own refusals on the Developer API (its messages)
+    "explicitVadSignal", "sessionResumption.transparent", "safetySettings.method",
+    "speechConfig.multiSpeakerVoiceConfig.speakerVoiceConfigs.speaker",
+    "speechConfig.multiSpeakerVoiceConfig.speakerVoiceConfigs.voiceConfig.voice",
+}
+JS_CLOSED = {  # a sample value with a meaning: an unknown handle is not found (1008)
+    "sessionResumption.handle": "1008 BidiGenerateContent session not found",
+}
+
+
+@pytest.mark.parametrize("sdk", ["pinned", "newest"])
+async def test_every_live_config_field_the_js_sdk_sends_is_accepted(serve, sdk):
+    """tests/interop/js/schema_walk.mjs reads LiveConnectConfig from the package's own
+    genai.d.ts and connects through the SDK once per leaf field (219 in 3.3.0). The server
+    is permissive, so the per-model refusals (tested in tests/session/test_models.py) do
+    not hide a schema gap."""
+    import asyncio
+    import os
+    import shutil
+    from pathlib import Path
+
+    from test_js_sdk import SDKS
+
+    node = shutil.which("node")
+    assert node, "node is not installed: the JS interop tests need Node.js >= 20"
+    server = await serve(permissive=True)
+    js = Path(__file__).parent / "js"
+    proc = await asyncio.create_subprocess_exec(
+        node, "schema_walk.mjs", server.http_url, cwd=js,
+        env={**os.environ, "OPENLIVE_GENAI_MODULE": SDKS[sdk]},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(240):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    results = json.loads(out.decode().strip().splitlines()[-1])
+    assert len(results) > 100  # the walk is real
+    wrong = []
+    for r in results:
+        if r["path"] in JS_SDK_REFUSES:
+            ok = r["outcome"] == "sdk-refuses"
+        elif r["path"] in JS_CLOSED:
+            ok = r["outcome"] == "closed" and r["detail"] == JS_CLOSED[r["path"]]
+        else:
+            ok = r["outcome"] == "accepted"
+        if not ok:
+            wrong.append(r)
+    assert not wrong, wrong

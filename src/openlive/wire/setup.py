@@ -102,6 +102,25 @@ class TranslationConfig(WireModel):
     echo_target_language: bool | None = None
 
 
+class LanguageHints(WireModel):
+    language_codes: list[str] | None = None
+
+
+class AudioTranscriptionConfig(WireModel):
+    """Transcription options (google-genai 3.6.1 AudioTranscriptionConfig): all accepted; the
+    local engine's recogniser honours none but the language yet."""
+
+    language_codes: list[str] | None = None
+    language_auto: dict[str, Any] | None = None
+    language_hints: LanguageHints | None = None
+    custom_vocabulary: list[str] | None = None
+    adaptation_phrases: list[str] | None = None
+    word_timestamp: bool | None = None
+    diarization: bool | None = None
+    mode: str | None = None  # AudioTranscriptionConfigMode (VERBATIM…)
+    source_text: str | None = None
+
+
 Modality = Literal["MODALITY_UNSPECIFIED", "TEXT", "IMAGE", "AUDIO"]
 MediaResolution = Literal[
     "MEDIA_RESOLUTION_UNSPECIFIED",
@@ -186,25 +205,6 @@ class SlidingWindow(WireModel):
 class ContextWindowCompressionConfig(WireModel):
     trigger_tokens: NonNegativeInt64 | None = None
     sliding_window: SlidingWindow | None = None
-
-
-class LanguageHints(WireModel):
-    language_codes: list[str] | None = None
-
-
-class AudioTranscriptionConfig(WireModel):
-    """Transcription options (google-genai 3.6.1 AudioTranscriptionConfig): all accepted; the
-    local engine's recogniser honours none but the language yet."""
-
-    language_codes: list[str] | None = None
-    language_auto: dict[str, Any] | None = None
-    language_hints: LanguageHints | None = None
-    custom_vocabulary: list[str] | None = None
-    adaptation_phrases: list[str] | None = None
-    word_timestamp: bool | None = None
-    diarization: bool | None = None
-    mode: str | None = None  # AudioTranscriptionConfigMode (VERBATIM…)
-    source_text: str | None = None
 
 
 class AvatarConfig(WireModel):
