@@ -14,6 +14,7 @@ from ...wire.server_messages import ModalityTokenCount, ServerContent, UsageMeta
 from ...wire.setup import Setup
 from ..base import Engine, EngineSession, SessionInput, Turn
 from ..local.usage import audio_tokens
+from ..vision.session import SessionVision, SpeechHook, Vision
 
 if TYPE_CHECKING:
     from ..audio.listener import Listener
@@ -57,7 +58,7 @@ class EmulatorEngine(Engine):
     name = "emulator"
 
     def __init__(self, rules: list[sc.Rule] | None = None, script_path: str | None = None,
-                 *, voice: VoiceModels | None = None):
+                 *, voice: VoiceModels | None = None, vision: Vision | None = None):
         """``voice``: speech models (see :func:`voice_if_installed`): the emulator then hears
         realtime audio (VAD + speech recognition) and answers in speech when AUDIO is
         requested. Without it, AUDIO replies use the placeholder voice (placeholder.py) and
@@ -65,12 +66,13 @@ class EmulatorEngine(Engine):
         self.script_path = script_path
         self.rules = rules if rules is not None else default_or_loaded(script_path)
         self.voice = voice
+        self.vision = vision  # the video frames' describer (docs/vision.md), for `seen`
         self._told = False
 
     @classmethod
-    def from_script(cls, path: str | Path, *, voice: VoiceModels | None = None
-                    ) -> EmulatorEngine:
-        return cls(sc.load_script(path), script_path=str(path), voice=voice)
+    def from_script(cls, path: str | Path, *, voice: VoiceModels | None = None,
+                    vision: Vision | None = None) -> EmulatorEngine:
+        return cls(sc.load_script(path), script_path=str(path), voice=voice, vision=vision)
 
     def served_models(self) -> list[str]:
         return ["openlive-emulator"]
@@ -94,7 +96,8 @@ class EmulatorEngine(Engine):
             self.voice.preload(hearing=False)  # its replies are spoken; Whisper waits for audio
         # Each session counts rule uses ("times") on its own copy of the rules.
         rules = [sc.Rule(**{**r.__dict__, "used": 0}) for r in self.rules]
-        return EmulatorSession(rules, setup=setup, voice=self.voice)
+        vision = self.vision.open(setup, model) if self.vision is not None else None
+        return EmulatorSession(rules, setup=setup, voice=self.voice, vision=vision)
 
 
 def default_or_loaded(path: str | None) -> list[sc.Rule]:
@@ -115,8 +118,10 @@ def voice_if_installed() -> VoiceModels | None:
 
 class EmulatorSession(EngineSession):
     def __init__(self, rules: list[sc.Rule], *, setup: Setup | None = None,
-                 voice: VoiceModels | None = None) -> None:
+                 voice: VoiceModels | None = None, vision: SessionVision | None = None
+                 ) -> None:
         self.rules = rules
+        self.vision = vision
         self._warned_media = False
         self.voice = voice
         self.hears_audio = voice is not None
@@ -141,15 +146,21 @@ class EmulatorSession(EngineSession):
 
     def attach(self, inputs: SessionInput) -> None:
         if self.listener is not None:
-            self.listener.inputs = inputs
+            self.listener.inputs = SpeechHook(inputs, self.vision) if self.vision else inputs
 
     async def aclose(self) -> None:
+        if self.vision is not None:
+            await self.vision.aclose()
         if self.listener is not None:
             await self.listener.aclose()
 
     def on_event(self, event: object) -> None:
         if isinstance(event, MediaReceived) and event.kind == "audio":
             self.heard_seconds += len(event.blob.data) / (2 * (event.rate or 16_000))
+        if self.vision is not None:
+            self.vision.on_event(event)
+            if isinstance(event, MediaReceived) and event.kind == "video":
+                return
         if self.listener is not None:
             self.listener.on_event(event)
             return
@@ -176,7 +187,9 @@ class EmulatorSession(EngineSession):
         continuing = bool(responses) and not text
         if continuing:
             text = _last_user_text(turn.history)
-        chosen = sc.choose(self.rules, text)
+        # the latest frame of the turn, described at the turn (deterministic for scripts)
+        seen = await self.vision.described() if self.vision is not None else None
+        chosen = sc.choose(self.rules, text, seen)
         if chosen is None:
             rule, values = sc.default_rules()[0], {"text": text}
         else:

