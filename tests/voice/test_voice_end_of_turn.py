@@ -148,3 +148,17 @@ async def test_silence_duration_ms_in_the_setup_is_the_rule(speech):
         await asyncio.wait_for(inputs.turn.wait(), 60)
     finally:
         await listener.aclose()
+
+
+def test_the_silence_window_follows_the_setup():
+    from openlive.engines.audio.listener import _vad_config
+
+    def window(aad: dict | None) -> int:
+        setup = {"model": "models/openlive-local"}
+        if aad is not None:
+            setup["realtimeInputConfig"] = {"automaticActivityDetection": aad}
+        return _vad_config(Setup.model_validate(setup)).silence_duration_ms
+
+    assert window(None) == window({}) == SMART_END_SILENCE_MS
+    assert window({"silenceDurationMs": 320}) == 320
+    assert window({"silence_duration_ms": 100, "prefixPaddingMs": 20}) == 100

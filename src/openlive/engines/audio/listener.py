@@ -73,8 +73,8 @@ def _vad_config(setup: Setup) -> Any:
 
     cfg = setup.realtime_input_config
     aad = cfg and cfg.automatic_activity_detection
-    live = aad.model_dump(exclude_none=True) if aad else {}
-    if live.get("silence_duration_ms") is None:  # openlive's end of turn (SMART_END_…)
+    live = aad.model_dump(exclude_none=True) if aad else None
+    if _smart_end(setup):  # no silenceDurationMs: openlive's end of turn (SMART_END_…)
         return VadConfig.from_live(live, silence_duration_ms=SMART_END_SILENCE_MS)
     return VadConfig.from_live(live)
 
