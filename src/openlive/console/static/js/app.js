@@ -225,8 +225,8 @@ function unreachable(url) {
     // keep what was typed
   }
   return `Could not open a Live connection to ${where} (1006: the connection failed before ` +
-    "the server answered). Check the server URL (host, port, http:// or https://), that " +
-    "openlive serve is running there, and, for https://, that this browser trusts its " +
+    "the server answered). Check the server URL (host, port, and http or https), that " +
+    "openlive serve is running there, and, for https, that this browser trusts its " +
     "certificate (open the URL in a tab once).";
 }
 
