@@ -286,8 +286,11 @@ class Listener:
         models = self.models
 
         def run() -> str:
+            from .asr import ASSISTANT_PROMPT
+
             with models.asr_running():
-                return str(models.transcriber().transcribe(audio)).strip()
+                return str(models.transcriber().transcribe(
+                    audio, prompt=ASSISTANT_PROMPT)).strip()
 
         task = asyncio.ensure_future(asyncio.to_thread(run))
         self._tasks.add(task)  # cancelled by aclose like the rest
