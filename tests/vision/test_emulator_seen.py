@@ -121,3 +121,12 @@ def test_a_bad_seen_regex_names_the_rule():
 
 def test_seen_is_a_documented_rule_key():
     assert "seen" in sc.RULE_KEYS
+
+
+def test_openlive_serve_gives_the_emulator_vision_when_installed():
+    import argparse
+
+    from openlive.engines.emulator.options import build
+
+    engine = build(argparse.Namespace(script=None, voice=False))
+    assert engine.vision is not None and engine.vision.analyser is not None
