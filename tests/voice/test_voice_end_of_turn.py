@@ -93,9 +93,10 @@ async def _feed(listener: Listener, pcm: bytes) -> None:
         await asyncio.sleep(0.005)
 
 
-async def _pause_heard(listener: Listener) -> None:
-    """The transcription started at the pause has finished and been judged."""
-    while listener._spec is None or not listener._spec.done():
+async def _pause_heard(listener: Listener, inputs: _Inputs) -> None:
+    """The transcription started at the pause has finished and been judged (or the turn
+    has already ended: the stand-in transcriber answers at once)."""
+    while not inputs.turns and (listener._spec is None or not listener._spec.done()):
         await asyncio.sleep(0.005)
     for _ in range(3):
         await asyncio.sleep(0)
@@ -113,7 +114,7 @@ async def _listen(text: str, speech: bytes, setup: dict | None = None,
     inputs = _Inputs()
     listener = Listener(s, VoiceModels(transcriber=_Text(text), synthesizer=object()), inputs)
     await _feed(listener, _silence(200) + speech + _silence(pause_ms))
-    await _pause_heard(listener)
+    await _pause_heard(listener, inputs)
     return listener, inputs
 
 
