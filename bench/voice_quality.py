@@ -95,6 +95,10 @@ def run_spoken(args: argparse.Namespace) -> dict:
         tr.window_s = None if args.window <= 0 else args.window
     config = VadConfig() if args.silence_ms is None else VadConfig(
         silence_duration_ms=args.silence_ms)
+    if args.asr_prompt is None:  # what the listener passes
+        from openlive.engines.audio.asr import ASSISTANT_PROMPT
+
+        args.asr_prompt = ASSISTANT_PROMPT
     tr.warm_up()
     questions = vs.spoken_questions()[:args.limit or None]
     paths = ["direct", "browser"] if args.paths == "both" else [args.paths]
@@ -112,7 +116,7 @@ def run_spoken(args: argparse.Namespace) -> dict:
                 texts, asr_s = [], []
                 for audio in utts:
                     t = time.monotonic()
-                    texts.append(tr.transcribe(audio, prompt=args.asr_prompt))
+                    texts.append(tr.transcribe(audio, prompt=args.asr_prompt or None))
                     asr_s.append(time.monotonic() - t)
                 heard = " ".join(x for x in texts if x)
                 e, w = vs.wer_counts(q, heard)
@@ -234,19 +238,36 @@ async def _pause_session(url: str, items: list[tuple[str, str, np.ndarray]],
         assert "setupComplete" in json.loads(await ws.recv())
         finished: list[str] = []
         current = ""
+        last_tx = time.monotonic()
 
         async def reader() -> None:
-            nonlocal current
+            nonlocal current, last_tx
             async for raw in ws:
                 tx = json.loads(raw).get("serverContent", {}).get("inputTranscription")
                 if tx:
+                    last_tx = time.monotonic()
                     current += tx.get("text", "")
                     if tx.get("finished"):
                         finished.append(current)
                         current = ""
 
+        async def settle() -> None:
+            """Until a turn has been transcribed and nothing more came for 1.5 s (30 s at
+            most: the first turn may wait for the speech models to load)."""
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (
+                    not finished or time.monotonic() - last_tx < 1.5):
+                await asyncio.sleep(0.05)
+
         task = asyncio.create_task(reader())
         try:
+            warm = items[0][2]  # one turn first, not counted: the models load and warm up
+            for i in range(0, len(warm), CHUNK):
+                await ws.send(json.dumps({"realtimeInput": {"audio": {
+                    "mimeType": "audio/pcm;rate=16000",
+                    "data": base64.b64encode(warm[i:i + CHUNK].tobytes()).decode()}}}))
+            await ws.send(json.dumps({"realtimeInput": {"audioStreamEnd": True}}))
+            await settle()
             for n, (voice, text, pcm) in enumerate(items):
                 finished.clear()
                 pcm = np.concatenate([np.zeros(3200, "<i2"), pcm, np.zeros(24000, "<i2")])
@@ -258,10 +279,7 @@ async def _pause_session(url: str, items: list[tuple[str, str, np.ndarray]],
                     await ws.send(json.dumps({"realtimeInput": {"audio": {
                         "mimeType": "audio/pcm;rate=16000",
                         "data": base64.b64encode(pcm[i:i + CHUNK].tobytes()).decode()}}}))
-                deadline = time.monotonic() + 5
-                while not finished and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(0.3)
+                await settle()
                 results.append({"voice": voice, "text": text, "turns": list(finished)})
                 mark = "CUT " if len(finished) > 1 else "ok  "
                 progress(f"  {n + 1:>2}/{len(items)} {mark}{voice:<14} {finished!r}")
@@ -320,7 +338,9 @@ def main() -> int:
     p.add_argument("--beam", type=int, default=None, help="spoken: Whisper beam size")
     p.add_argument("--window", type=float, default=None,
                    help="spoken: Whisper window in seconds (0: the full 30 s)")
-    p.add_argument("--asr-prompt", default=None, help="spoken: Whisper initial prompt")
+    p.add_argument("--asr-prompt", default=None,
+                   help="spoken: Whisper's initial prompt (default: the listener's, "
+                        "asr.ASSISTANT_PROMPT; '' for none)")
     p.add_argument("--show", type=int, default=12, help="spoken: worst transcripts shown")
     p.add_argument("--llm-model", default=None, metavar="GGUF", help="facts: another model")
     p.add_argument("--llm-threads", type=int, default=2)
