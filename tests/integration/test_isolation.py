@@ -171,7 +171,10 @@ async def test_bad_input_never_disturbs_other_sessions(serve):
     server = await serve(script=SCRIPT, max_message_bytes=MAX_BYTES)
     async with asyncio.timeout(20):
         a = await open_live(server)
-        await setup(a)
+        # A's reply streams as text parts, slowly: openlive's own model (gemini models
+        # answer in AUDIO only); the bad sessions use the gemini setups Google would see
+        await setup(a, "models/openlive-emulator", transcribe=False,
+                    generationConfig={"responseModalities": ["TEXT"]})
         await say(a, "slow")
         first = await recv(a)  # A's reply has started streaming
         a_turn = asyncio.create_task(until_turn_complete(a, timeout=10))
