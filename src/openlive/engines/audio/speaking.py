@@ -24,6 +24,7 @@ from ..base import Turn
 from . import stage_metrics
 
 FIRST_CLAUSE_MIN_CHARS = 1  # the reply starts speaking at its first comma
+FIRST_CLAUSE_MAX_WORDS = 6  # or after its first six words (tts.ClauseSplitter)
 PLAYBACK_SLACK_S = 0.05  # a clause due to play this soon goes out with its transcript
 
 
@@ -51,7 +52,8 @@ class SpeakingTurn:
         self._synth = synthesizer
         self._clock = clock
         self._as_written = transcript_as_written
-        self._splitter = ClauseSplitter(first_soft_min_chars=FIRST_CLAUSE_MIN_CHARS)
+        self._splitter = ClauseSplitter(first_soft_min_chars=FIRST_CLAUSE_MIN_CHARS,
+                                        first_max_words=FIRST_CLAUSE_MAX_WORDS)
         self._play_end = 0.0  # when the audio sent so far ends playing (clock time)
         self._spoken = 0
         self._pending: collections.deque[tuple[float, int, str]] = collections.deque()

@@ -109,14 +109,20 @@ class ClauseSplitter:
     end a clause. ``feed(delta)`` returns the clauses it completed; ``flush()`` the rest.
     ``first_soft_min_chars`` (default: ``soft_min_chars``) applies to the first clause
     instead: a low value lets a reply start speaking at its first comma ("Sure, …").
+    ``first_max_words``: the first clause also ends after that many complete words (the
+    space after the last one has arrived) when no punctuation has ended it yet, so that a
+    long first sentence ("The distance from the earth to the moon is approximately …")
+    starts speaking after its first few words instead of its last.
     """
 
     def __init__(self, *, soft_min_chars: int = 12, max_chars: int = 160,
-                 first_soft_min_chars: int | None = None) -> None:
+                 first_soft_min_chars: int | None = None,
+                 first_max_words: int | None = None) -> None:
         self.soft_min_chars = soft_min_chars
         self.first_soft_min_chars = (soft_min_chars if first_soft_min_chars is None
                                      else first_soft_min_chars)
         self.max_chars = max_chars
+        self.first_max_words = first_max_words
         self._buf = ""
         self._clauses = 0
 
@@ -147,6 +153,10 @@ class ClauseSplitter:
             if len(clause) >= (self.soft_min_chars if self._clauses
                                else self.first_soft_min_chars):
                 return end
+        if self.first_max_words and not self._clauses:
+            spaces = [m.start() for m in re.finditer(r"(?<=\S)\s", buf)]
+            if len(spaces) >= self.first_max_words:
+                return spaces[self.first_max_words - 1] + 1
         if len(buf) >= self.max_chars:
             space = buf.rfind(" ", 0, self.max_chars)
             return space + 1 if space > 0 else self.max_chars
