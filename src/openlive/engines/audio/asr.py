@@ -122,6 +122,13 @@ class Transcriber:
         audio = pcm16_to_float(pcm)
         if audio.size < SAMPLE_RATE // 10:  # under 100 ms: nothing Whisper can use
             return ""
+        text = self._transcribe(audio, prompt)
+        if prompt and text and _echoes(text, prompt):
+            log.debug("the output repeats the prompt, decoding without it: %r", text)
+            text = self._transcribe(audio, None)
+        return text
+
+    def _transcribe(self, audio: np.ndarray, prompt: str | None) -> str:
         seconds = audio.size / SAMPLE_RATE
         if self.window_s is not None and self.language and seconds + 1 <= MAX_WINDOW_S:
             window = max(self.window_s, math.ceil(seconds + 1))
@@ -196,6 +203,17 @@ def _repetitive(text: str, seconds: float) -> bool:
 
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
+
+
+def _echoes(text: str, prompt: str) -> bool:
+    """Whisper copied (part of) its prompt instead of hearing the audio: the output is a
+    run of the prompt's words."""
+    t = _words(text)
+    return bool(t) and f" {t} " in f" {_words(prompt)} "
 
 
 def _drop_repeats(text: str) -> str:
