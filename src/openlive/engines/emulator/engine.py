@@ -27,7 +27,6 @@ from .placeholder import seconds as placeholder_seconds
 log = logging.getLogger("openlive.emulator")
 
 
-# Setup fields the emulator acts on; the rest are accepted and logged.
 # Setup fields the session core honours for every engine (session/: resumption, context
 # compression, initial history, the tools' behaviour), and those the emulator acts on; the
 # rest are accepted and logged as not honoured.
