@@ -87,10 +87,12 @@ async def test_metrics_and_health_through_nginx(cluster):
 async def test_a_one_use_token_minted_through_one_node_is_spent_across_both(cluster):
     """POST /v1alpha/auth_tokens through nginx; nginx sends the two connections that try it
     to different nodes (round robin): the first is let in, the second refused with 1008, as
-    a token with uses 1 is on Google's service (its use is spent in the shared store)."""
+    a token with uses 1 is on Google's service (its use is spent in the shared store).
+    The nodes trust nginx (--trusted-proxy): each logs the client's own address, 127.0.0.2,
+    from nginx's X-Forwarded-For, not nginx's 127.0.0.1."""
     from live_client import CONSTRAINED_PATH
 
-    proxy, nodes = cluster("--api-key", "scale-key-2")
+    proxy, nodes = cluster("--api-key", "scale-key-2", "--trusted-proxy", "127.0.0.1/32")
     req = urllib.request.Request(proxy.http_url + "/v1alpha/auth_tokens", method="POST",
                                  data=json.dumps({"uses": 1}).encode(),
                                  headers={"x-goog-api-key": "scale-key-2",
@@ -100,7 +102,8 @@ async def test_a_one_use_token_minted_through_one_node_is_spent_across_both(clus
     outcomes: list[object] = []
     async with asyncio.timeout(60):
         for _ in range(2):
-            ws = await open_live(proxy, path=CONSTRAINED_PATH, query=f"access_token={token}")
+            ws = await open_live(proxy, path=CONSTRAINED_PATH, query=f"access_token={token}",
+                                 local_addr=("127.0.0.2", 0))  # a client nginx does not trust
             await send(ws, {"setup": {"model": EMULATOR, **TEXT}})
             try:
                 outcomes.append("setupComplete" in decode(await ws.recv()))
@@ -108,7 +111,8 @@ async def test_a_one_use_token_minted_through_one_node_is_spent_across_both(clus
                 outcomes.append(exc.rcvd.code if exc.rcvd else None)
             await ws.close()
     assert outcomes == [True, 1008], outcomes
-    assert all("connected from" in n.log for n in nodes)  # one connection on each node
+    # one connection on each node, from the client through nginx
+    assert all("connected from 127.0.0.2 via proxy 127.0.0.1" in n.log for n in nodes)
 
 
 async def test_go_away_before_a_planned_restart_moves_the_session(cluster):

@@ -13,7 +13,10 @@ over HTTP while its app talks to the Live endpoint.
 Sessions opened after a new script use it (each copies the rules when it opens); the
 client's messages are normalised camelCase JSON, as the server's parser reads them.
 
-Who may call it: without an admin key, clients on the loopback interface only; with one
+Who may call it: without an admin key, clients on the loopback interface only (behind a
+``--trusted-proxy``, the client its ``X-Forwarded-For`` names: a remote client through a
+proxy on this machine is not loopback, nor is the proxy's own request; see
+server/client_address.py); with one
 (``$OPENLIVE_ADMIN_KEY``), whoever sends it in ``x-openlive-admin-key``, from anywhere, and
 nobody else. The key is never logged. This is openlive's own API: Google has none like it.
 Mounted when the engine is the emulator (the test double); the journal keeps the last
@@ -35,6 +38,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from .client_address import ClientAddress, Network, resolve
 from .http_errors import error_response
 
 log = logging.getLogger("openlive.admin")
@@ -143,9 +147,11 @@ def _loopback(remote: str | None) -> bool:
 class Admin:
     """The routes, the journal, and the emulator whose script they replace."""
 
-    def __init__(self, engine: Any, key: str | None = None) -> None:
+    def __init__(self, engine: Any, key: str | None = None,
+                 trusted: tuple[Network, ...] = ()) -> None:
         self.engine = engine
         self.key = key or None
+        self.trusted = tuple(trusted)  # --trusted-proxy networks
         self.journal = Journal()
         self.started_with = list(engine.rules)
 
@@ -153,14 +159,20 @@ class Admin:
         if self.key is not None:
             sent = request.headers.get(KEY_HEADER, "")
             return hmac.compare_digest(sent.encode(), self.key.encode())
-        return _loopback(request.remote)
+        return self.client(request).is_loopback
+
+    def client(self, request: web.Request) -> ClientAddress:
+        return resolve(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                       self.trusted)
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
         if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
             if not self.allowed(request):
-                log.warning("admin request %s %s from %s refused", request.method,
-                            request.path, request.remote)
+                client = self.client(request)
+                log.warning("admin request %s %s from %s%s refused", request.method,
+                            request.path, client.address,
+                            f" via proxy {client.peer}" if client.forwarded else "")
                 why = ("a wrong or missing x-openlive-admin-key" if self.key is not None
                        else "not from loopback (set $OPENLIVE_ADMIN_KEY to allow others)")
                 return error_response(403, "PERMISSION_DENIED", f"openlive admin: {why}")
@@ -202,7 +214,9 @@ def add_admin_routes(app: web.Application, live: Any, key: str | None = None) ->
     engine = live.engine
     if getattr(engine, "name", None) != "emulator" or not hasattr(engine, "rules"):
         return None
-    admin = Admin(engine, key if key is not None else os.environ.get(KEY_ENV, "").strip())
+    caps = getattr(live, "caps", None)
+    admin = Admin(engine, key if key is not None else os.environ.get(KEY_ENV, "").strip(),
+                  trusted=getattr(caps, "trusted", ()))
     # the server's observer (LiveServer.observer when it keeps one, else its config's) now
     # shows each frame to the journal first
     holder = live if hasattr(live, "observer") else live.config

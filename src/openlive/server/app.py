@@ -27,8 +27,9 @@ from . import metrics
 from .auth import Credentials, KeyChecker, fingerprint
 from .auth_tokens import create_auth_token, match_auth_tokens_path
 from .capacity import MAX_LOOP_LAG, Capacity
+from .client_address import parse_networks
 from .connection import Connection
-from .connection_caps import ConnectionCaps, automatic_total
+from .connection_caps import ConnectionCaps, automatic_total, client_of
 from .http_errors import error_response
 from .limits import KeyLimiter
 from .overload import overloaded_response
@@ -75,6 +76,10 @@ class ServerConfig:
     # address (None: no cap); past either, HTTP 503 / close 1011 (server/connection_caps.py)
     max_connections: int | str | None = "auto"
     max_connections_per_ip: int | None = None
+    # reverse proxies (CIDR networks or addresses) whose X-Forwarded-For names the client:
+    # for the logs, the per-address cap and the admin API's loopback check
+    # (server/client_address.py)
+    trusted_proxies: list[str] = field(default_factory=list)
     # Live sessions open at once (None: no cap), and the event-loop lag past which new
     # sessions are refused (1011) and REST answers 503 (server/capacity.py)
     max_sessions: int | None = None
@@ -101,7 +106,8 @@ class LiveServer:
         self.active: set[Any] = set()  # Connection, or the relay's/replay's
         total = self.config.max_connections
         self.caps = ConnectionCaps(automatic_total() if total == "auto" else total,
-                                   self.config.max_connections_per_ip)
+                                   self.config.max_connections_per_ip,
+                                   parse_networks(self.config.trusted_proxies))
         self.capacity = Capacity(self.config.max_sessions, self.config.max_loop_lag)
         self._capacity_probe: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
@@ -256,8 +262,9 @@ class LiveServer:
             auth_error = self.limiter.acquire(key_id, now)
             counted = auth_error is None
         label = f"[session {next(self._ids)}]"
-        peer = request.remote or "?"
-        log.info("%s connected from %s (%s%s)", label, peer, api_version,
+        client = client_of(request)  # behind a --trusted-proxy: its X-Forwarded-For
+        log.info("%s connected from %s%s (%s%s)", label, client.address,
+                 f" via proxy {client.peer}" if client.forwarded else "", api_version,
                  ", ephemeral token" if token else "")
         observer = self.observer
         transport = request.transport

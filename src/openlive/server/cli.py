@@ -124,8 +124,15 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
                         "WebSocket a 1011 close (default auto: 80%% of the file-descriptor "
                         "limit, raised to its hard limit at start, less 64; 0 = no cap)")
     g.add_argument("--max-connections-per-ip", type=ct.count, default=0, metavar="N",
-                   help="open TCP connections per client address (default 0 = no cap; "
-                        "leave it off behind a reverse proxy, where all share one address)")
+                   help="open TCP connections per client address (default 0 = no cap). "
+                        "Behind a reverse proxy, name it with --trusted-proxy: its "
+                        "requests then count per X-Forwarded-For client")
+    g.add_argument("--trusted-proxy", action="append", default=[], metavar="CIDR",
+                   help="a reverse proxy's address or network (repeatable; e.g. "
+                        "127.0.0.1/32, 10.0.0.0/8): from these peers X-Forwarded-For names "
+                        "the client (the right-most address not itself trusted) for logs, "
+                        "--max-connections-per-ip and the admin API's loopback check; from "
+                        "any other peer it is ignored (default: none)")
     g.add_argument("--max-sessions", type=ct.count, default=0, metavar="N",
                    help="Live sessions at once; past it new ones are closed with 1011 "
                         "'The service is currently unavailable.' (default 0 = no cap)")
@@ -216,6 +223,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
     if args.print_config:
         print(resolved.as_toml(args), end="")
         return 0
+    from .client_address import parse_networks
+    try:
+        parse_networks(args.trusted_proxy)
+    except ValueError as exc:
+        print(f"openlive: --trusted-proxy: {exc}", file=sys.stderr)
+        return 2
     keys = list(args.api_key)
     keys_file = args.keys_file
     if keys_file:
@@ -280,6 +293,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                           handshake_timeout=args.handshake_timeout or None,
                           max_connections=_max_connections(parser, args.max_connections),
                           max_connections_per_ip=args.max_connections_per_ip or None,
+                          trusted_proxies=list(args.trusted_proxy),
                           max_sessions=args.max_sessions or None,
                           max_loop_lag=args.max_loop_lag or None,
                           send_timeout=args.send_timeout or None)
@@ -329,6 +343,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
                      server.http_url)
         else:
             log.info("console: %s/", server.http_url)
+        if config.trusted_proxies:
+            log.info("trusted proxies (their X-Forwarded-For names the client): %s",
+                     ", ".join(config.trusted_proxies))
         if keys:
             log.info("API keys required: %d configured", len(keys))
         else:

@@ -8,7 +8,13 @@ close 1011 for a WebSocket (server/overload.py) — and then closed; while ``ANS
 refused connections already wait for their head, further ones are dropped at once.
 
 The caps are openlive's own; Google documents none. Behind a reverse proxy every client
-has the proxy's address: leave the per-address cap off there (its default).
+has the proxy's address: name the proxy with ``--trusted-proxy CIDR`` (server/client_address.py).
+A trusted proxy's connections count towards the total cap as they open, but not per address:
+each of its requests counts instead, per the client address its ``X-Forwarded-For`` gives,
+from its head until its answer ends (a Live WebSocket: until the session closes). Past the
+cap that request is refused as above (503, or 1011 after the upgrade) and its connection
+closed. The address a request is from (the client's, not a trusted proxy's) is kept on the
+request for the logs and the admin API's loopback check: :func:`client_of`.
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ from typing import Any
 
 from aiohttp import web
 
+from .client_address import ClientAddress, Network, is_trusted, parse_address, resolve
 from .overload import LIVE_REFUSAL, RefusalLog, overloaded_response
 from .routes import match_live_path
 
 log = logging.getLogger("openlive.server")
 
+# the request's ClientAddress, set by the caps' middleware (aiohttp < 3.13 has no RequestKey)
+CLIENT: Any = (web.RequestKey("openlive_client", ClientAddress)
+               if hasattr(web, "RequestKey") else "openlive_client")
 ANSWERED = 128  # refused connections that may wait for their request head to be answered
 FD_SHARE = 0.8  # the automatic total cap: this share of the file-descriptor limit
 FD_RESERVE = 64  # ... less this many for the store, logs, recordings and listeners
@@ -54,9 +64,11 @@ def automatic_total() -> int:
 class ConnectionCaps:
     """Open connections, in total and per address; which are refused, and why."""
 
-    def __init__(self, total: int | None, per_address: int | None) -> None:
+    def __init__(self, total: int | None, per_address: int | None,
+                 trusted: tuple[Network, ...] = ()) -> None:
         self.total = total or None
         self.per_address = per_address or None
+        self.trusted = tuple(trusted)  # --trusted-proxy networks
         self.open = 0
         self.by_address: Counter[str] = Counter()
         self.refused: dict[Any, str] = {}  # aiohttp's handler -> cause, until answered
@@ -66,15 +78,19 @@ class ConnectionCaps:
     def connection_made(self, handler: Any, transport: Any) -> None:
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+        # a trusted proxy's connections count per address request by request (middleware)
+        counted = not self._trusted(address)
         cause = None
         if self.total is not None and self.open >= self.total:
             cause = "--max-connections"
-        elif self.per_address is not None and self.by_address[address] >= self.per_address:
+        elif (counted and self.per_address is not None
+              and self.by_address[address] >= self.per_address):
             cause = "--max-connections-per-ip"
         if cause is None:
             self.open += 1
-            self.by_address[address] += 1
-            self._admitted[handler] = address
+            if counted:
+                self.by_address[address] += 1
+            self._admitted[handler] = address if counted else None
             return
         self.log.refused(f"connection cap {cause}", f"{self.open} open")
         if len(self.refused) >= ANSWERED:
@@ -84,32 +100,71 @@ class ConnectionCaps:
 
     def connection_lost(self, handler: Any) -> None:
         self.refused.pop(handler, None)
-        address = self._admitted.pop(handler, None)
+        if handler not in self._admitted:
+            return
+        address = self._admitted.pop(handler)
+        self.open -= 1
         if address is not None:
-            self.open -= 1
-            left = self.by_address[address] - 1
-            if left > 0:
-                self.by_address[address] = left
-            else:
-                del self.by_address[address]
+            self._release(address)
+
+    def _trusted(self, address: str) -> bool:
+        return bool(self.trusted) and is_trusted(parse_address(address), self.trusted)
+
+    def _release(self, address: str) -> None:
+        left = self.by_address[address] - 1
+        if left > 0:
+            self.by_address[address] = left
+        else:
+            del self.by_address[address]
+
+    def client(self, request: web.Request) -> ClientAddress:
+        """The client a request is from (its X-Forwarded-For read only from a trusted peer)."""
+        return resolve(request.remote, request.headers.getall("X-Forwarded-For", ()),
+                       self.trusted)
 
     def middleware(self) -> Any:
         """Answers each request of a refused connection (the outermost middleware)."""
 
         @web.middleware
         async def refuse(request: web.Request, handler: Any) -> web.StreamResponse:
-            if request.protocol not in self.refused:
+            if request.protocol in self.refused:
+                return await _refusal(request)
+            client = request[CLIENT] = self.client(request)
+            if not client.proxied or self.per_address is None:
                 return await handler(request)
-            if match_live_path(request.path) is not None:
-                ws = web.WebSocketResponse()
-                if ws.can_prepare(request).ok:
-                    await ws.prepare(request)
-                    await ws.close(code=LIVE_REFUSAL.code,
-                                   message=LIVE_REFUSAL.reason.encode("utf-8"))
-                    return ws
-            return overloaded_response()
+            address = client.address
+            if self.by_address[address] >= self.per_address:  # (the proxy's own included)
+                self.log.refused("connection cap --max-connections-per-ip",
+                                 f"{address} (through {client.peer}) has "
+                                 f"{self.by_address[address]} open")
+                return await _refusal(request)
+            self.by_address[address] += 1
+            try:
+                return await handler(request)
+            finally:
+                self._release(address)
 
         return refuse
+
+
+async def _refusal(request: web.Request) -> web.StreamResponse:
+    """A refused connection's answer: 1011 after the upgrade for a Live WebSocket, else 503."""
+    if match_live_path(request.path) is not None:
+        ws = web.WebSocketResponse()
+        if ws.can_prepare(request).ok:
+            await ws.prepare(request)
+            await ws.close(code=LIVE_REFUSAL.code, message=LIVE_REFUSAL.reason.encode("utf-8"))
+            return ws
+    return overloaded_response()
+
+
+def client_of(request: web.Request) -> ClientAddress:
+    """The client ``request`` is from: as the caps' middleware found it (``--trusted-proxy``),
+    else its TCP peer."""
+    client = request.get(CLIENT)
+    if isinstance(client, ClientAddress):
+        return client
+    return resolve(request.remote, (), ())
 
 
 class CappedAppRunner(web.AppRunner):
