@@ -5,12 +5,15 @@ same audio at the same rate. No I/O."""
 
 from __future__ import annotations
 
+import functools
+
 from .errors import LiveError
 
 # Input audio: `audio/pcm;rate=N` with N in this range.
 PCM_RATES = (8_000, 192_000)
 
 
+@functools.lru_cache(maxsize=256)  # every audio chunk asks; a client sends one or two types
 def pcm_rate(mime_type: str | None, *, default: int = 16_000) -> int:
     """The sample rate of ``audio/pcm[;rate=N]`` input (16 kHz when not given; a missing mime
     type counts as 16 kHz PCM). Anything else is refused with 1007. ``default``: the rate
