@@ -13,6 +13,7 @@ from asyncio import timeout
 
 from aiohttp import web
 
+from .connection_caps import client_of
 from .http_errors import error_response
 
 log = logging.getLogger("openlive.server")
@@ -30,7 +31,7 @@ def body_within(seconds: float | None) -> web.middleware:
                     await request.read()  # cached: the handler's read() or json() gets it
             except TimeoutError:
                 log.info("request body from %s did not arrive within %g s: closing",
-                         request.remote or "?", seconds)
+                         client_of(request).address, seconds)
                 response = error_response(
                     408, "DEADLINE_EXCEEDED",
                     f"openlive: the request body did not arrive within {seconds:g} s")
