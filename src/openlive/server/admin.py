@@ -27,7 +27,6 @@ run at 40 sessions grew the server by 118 MiB a minute while it kept every frame
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -135,13 +134,6 @@ def _described(session: dict[str, Any]) -> dict[str, Any]:
     out["client"] = [_client_message(f) for f in session["client"]]
     out["server"] = [_server_message(f) for f in session["server"]]
     return out
-
-
-def _loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 class Admin:
