@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from openlive.server.admin import KEY_HEADER, _loopback
+from openlive.server.admin import KEY_HEADER
+from openlive.server.client_address import parse_address, resolve
 from openlive.testing import start_live_server
 
 MODEL = "models/openlive-emulator"  # TEXT replies: the API's mechanics
@@ -104,7 +105,8 @@ def non_loopback_address() -> str | None:
             address = s.getsockname()[0]
         except OSError:
             return None
-    return None if _loopback(address) else address
+    parsed = parse_address(address)
+    return None if parsed is None or parsed.is_loopback else address
 
 
 async def test_loopback_only_without_a_key() -> None:
@@ -121,7 +123,10 @@ async def test_loopback_only_without_a_key() -> None:
                 == 200
     finally:
         running.stop()
-    assert _loopback("::1") and _loopback("127.0.0.2") and not _loopback("192.0.2.2")
+    def loopback(peer: str) -> bool:
+        return resolve(peer, (), ()).is_loopback
+
+    assert loopback("::1") and loopback("127.0.0.2") and not loopback("192.0.2.2")
 
 
 async def test_with_a_key_only_the_key_opens_it_and_it_is_never_logged(monkeypatch,
