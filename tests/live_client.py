@@ -245,6 +245,69 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServedProcess:
+    """`openlive serve ARGS` as a plain subprocess (for synchronous fixtures), its output in
+    ``log_path``; the constructor returns once it logs its Live endpoint (or raises
+    AssertionError with the log's tail). ``port``: a fixed port (0: the server picks one,
+    read from its log)."""
+
+    def __init__(self, log_path: Any, *args: str, port: int = 0,
+                 env: dict[str, str] | None = None, timeout: float = 120.0) -> None:
+        import subprocess
+
+        self.log_path, self.port = log_path, port
+        with open(log_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "openlive.cli", "serve", "--port", str(port), *args],
+                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        self._wait(timeout)
+
+    def _wait(self, timeout: float) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(r"Live endpoint: ws://[^:/]+:(\d+)/", self.log)
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                why = (f"exited {self.proc.returncode}" if self.proc.returncode is not None
+                       else f"did not start in {timeout:.0f} s")
+                raise AssertionError(f"openlive serve {why}:\n{self.log[-4000:]}")
+            time.sleep(0.1)
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies with no goodbye (a crashed node)."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM (the server's own shutdown), SIGKILL after 20 s."""
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 class ServeProcess:
     """`openlive serve --port 0 ARGS` in a subprocess; its URLs come from its log."""
 

@@ -4,19 +4,17 @@ sharing a real redis-server: each a process of its own on a loopback port."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from live_client import free_port
+from live_client import ServedProcess, free_port
 
 START_TIMEOUT = 120.0  # a busy 2-core machine
 
@@ -69,31 +67,16 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         _stop(proc)
 
 
-class Node:
-    """One `openlive serve` process on its own port."""
+class Node(ServedProcess):
+    """One `openlive serve` process on its own (fixed) port."""
 
     def __init__(self, workdir: Path, name: str, *args: str) -> None:
-        self.name, self.port = name, free_port()
-        self.log_path = workdir / f"{name}.log"
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "openlive.cli", "serve", "--port", str(self.port),
-                 "--no-console", *args], stdout=out, stderr=subprocess.STDOUT,
-                env=dict(os.environ))
-        deadline = time.monotonic() + START_TIMEOUT
-        while not re.search(r"Live endpoint: ws://", self.log):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                pytest.fail(f"node {name} did not start:\n{self.log}", pytrace=False)
-            time.sleep(0.1)
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
+        self.name = name
+        try:
+            super().__init__(workdir / f"{name}.log", "--no-console", *args,
+                             port=free_port(), timeout=START_TIMEOUT)
+        except AssertionError as exc:
+            pytest.fail(f"node {name}: {exc}", pytrace=False)
 
 
 NGINX_CONF = """\
@@ -180,4 +163,7 @@ def cluster(tmp_path: Path, redis_url: str):
 
     yield start
     for thing in started:
-        _stop(thing.proc)
+        if isinstance(thing, Node):
+            thing.stop()
+        else:
+            _stop(thing.proc)
