@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 
+from ..http_endpoint import OpenAIEndpoint
 from . import stage_metrics
 from .llm import ToolChoice, Usage, parse_tool_choice, tool_choice_schema, tool_messages
 from .remote_backend import BackendError
@@ -48,56 +47,27 @@ class LLMEndpointError(BackendError):
         super().__init__("llm", message)
 
 
-class OpenAILLM:
+class OpenAILLM(OpenAIEndpoint):
+    WHAT = "LLM"
+    ERROR = LLMEndpointError
+
     def __init__(self, url: str, *, model: str | None = None, api_key: str | None = None,
                  tool_mode: str = "schema", timeout: float = 120.0) -> None:
         if tool_mode not in TOOL_MODES:
             raise ValueError(f"tool_mode must be one of {TOOL_MODES}, not {tool_mode!r}")
-        self.url = url.rstrip("/")
+        super().__init__(url, api_key=api_key, timeout=timeout)
         self.model = model
         self.tool_mode = tool_mode
-        self.timeout = timeout
-        self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._session: aiohttp.ClientSession | None = None
 
     def describe(self) -> str:
         return f"{self.url} ({self.model or 'its default model'}, tools: {self.tool_mode})"
 
-    # ---------------------------------------------------------------- start-up check
-
-    def check(self, timeout: float = 5.0) -> list[str]:
-        """``GET {url}/models`` now (blocking): the model ids served. Raises
-        :class:`LLMEndpointError` when the endpoint is unreachable or refuses."""
-        req = urllib.request.Request(self.url + "/models", headers=self._headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - user's URL
-                body = json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise LLMEndpointError(f"the LLM endpoint {self.url} answered GET /models with "
-                                   f"HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise LLMEndpointError(f"cannot reach the LLM endpoint {self.url}: {reason}") from None
-        data = body.get("data") or body.get("models") or []
-        return [str(m.get("id") or m.get("model") or m.get("name")) for m in data
-                if isinstance(m, dict)]
-
     # ------------------------------------------------------------------- requests
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers=self._headers, timeout=aiohttp.ClientTimeout(total=self.timeout))
-        return self._session
 
     def _body(self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]
               ) -> dict[str, Any]:
-        body: dict[str, Any] = {"messages": [dict(m) for m in messages], **params}
-        if self.model:
-            body["model"] = self.model
-        return body
+        return self._with_model({"messages": [dict(m) for m in messages], **params},
+                                self.model)
 
     async def _post(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
         try:
@@ -183,7 +153,3 @@ class OpenAILLM:
                 "name": "tool_choice", "schema": tool_choice_schema(tools)}})
         return parse_tool_choice(message.get("content") or "")
 
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None

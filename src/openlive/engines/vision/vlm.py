@@ -12,14 +12,12 @@ The API key (``--vlm-api-key-env``) is sent as a Bearer token and never logged.
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import urllib.error
-import urllib.request
 from typing import Any
 
 import aiohttp
 
+from ..http_endpoint import OpenAIEndpoint
 from .description import Description
 
 log = logging.getLogger("openlive.vision")
@@ -34,37 +32,18 @@ class VisionModelError(RuntimeError):
     """The endpoint failed or cannot be reached (the message names the URL, never a key)."""
 
 
-class VisionModel:
+class VisionModel(OpenAIEndpoint):
+    WHAT = "vision"
+    ERROR = VisionModelError
+
     def __init__(self, url: str, *, model: str | None = None, api_key: str | None = None,
                  max_tokens: int = 160, timeout: float = 60.0) -> None:
-        self.url = url.rstrip("/")
+        super().__init__(url, api_key=api_key, timeout=timeout)
         self.model = model
         self.max_tokens = max_tokens
-        self.timeout = timeout
-        self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._session: aiohttp.ClientSession | None = None
 
     def describe_where(self) -> str:
         return f"vision model at {self.url}" + (f" ({self.model})" if self.model else "")
-
-    def check(self, timeout: float = 5.0) -> list[str]:
-        """``GET {url}/models`` now (blocking, at server start): the model ids served."""
-        req = urllib.request.Request(self.url + "/models", headers=self._headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - user's URL
-                body = json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise VisionModelError(f"the vision endpoint {self.url} answered GET /models "
-                                   f"with HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise VisionModelError(f"cannot reach the vision endpoint {self.url}: "
-                                   f"{reason}") from None
-        data = body.get("data") or body.get("models") or []
-        return [str(m.get("id") or m.get("model") or m.get("name")) for m in data
-                if isinstance(m, dict)]
 
     def request_body(self, jpeg: bytes, user_text: str, mime: str = "image/jpeg"
                      ) -> dict[str, Any]:
@@ -81,19 +60,14 @@ class VisionModel:
             "temperature": 0,
             "stream": False,
         }
-        if self.model:
-            body["model"] = self.model
-        return body
+        return self._with_model(body, self.model)
 
     async def describe(self, jpeg: bytes, user_text: str, *, received_at: float,
                        mime: str = "image/jpeg") -> Description:
         """The vision model's description of one frame (raises :class:`VisionModelError`)."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers=self._headers, timeout=aiohttp.ClientTimeout(total=self.timeout))
         url = self.url + "/chat/completions"
         try:
-            async with self._session.post(url, json=self.request_body(jpeg, user_text, mime)
+            async with self._client().post(url, json=self.request_body(jpeg, user_text, mime)
                                           ) as r:
                 if r.status != 200:
                     raise VisionModelError(f"the vision endpoint {url} answered HTTP "
@@ -110,7 +84,3 @@ class VisionModel:
         return Description(received_at=received_at, width=0, height=0,
                            source=self.describe_where(), caption=caption)
 
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
