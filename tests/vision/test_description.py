@@ -36,5 +36,18 @@ def test_a_vision_models_caption_is_attributed():
 def test_summary_joins_every_finding():
     d = Description(received_at=0.0, width=1, height=1, text=["EXIT"], qr=["abc"],
                     objects=[Found("cup", "on the right")], colours=["green"])
-    assert d.summary() == "text: EXIT; QR code: abc; objects: cup on the right; colours: green"
-    assert (d.ocr, d.qr_text, d.object_words) == ("EXIT", "abc", "cup on the right")
+    assert d.summary() == "text: EXIT; QR code: abc; objects: a cup on the right; colours: green"
+    assert (d.ocr, d.qr_text, d.object_words) == ("EXIT", "abc", "a cup on the right")
+
+
+def test_objects_are_grouped_by_kind_and_people_counted_once():
+    d = Description(received_at=0.0, width=1, height=1, faces=[Found("face", "on the left")],
+                    people=[Found("person")],
+                    objects=[Found("person", "on the left"), Found("umbrella", "on the left"),
+                             Found("person", "on the right"), Found("chair", "in the middle"),
+                             Found("chair", "in the middle")])
+    assert d.object_words == ("one face on the left, 2 people (on the left, on the right), "
+                              "an umbrella on the left, 2 chairs (in the middle)")
+    no_person = Description(received_at=0.0, width=1, height=1, people=[Found("person")],
+                            objects=[Found("cat", "on the right")])
+    assert no_person.object_words == "one person, a cat on the right"

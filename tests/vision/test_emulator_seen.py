@@ -78,7 +78,8 @@ async def test_the_latest_frame_counts(server):
     assert await ask(ws, "what does it say") == "No match: what does it say"
     assert await ask(ws, "anyone there?") == "No match: anyone there?"
     await send(ws, video(jpeg(photo("astronaut.png"))))
-    assert await ask(ws, "anyone there?") == "I can see one face in the middle, one person."
+    assert await ask(ws, "anyone there?") == \
+        "I can see one face in the middle, a person in the middle."
     await ws.close()
 
 

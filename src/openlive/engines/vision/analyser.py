@@ -2,7 +2,8 @@
 
 Stages, each timed: decode (Pillow, JPEG draft mode at the analysis size), OCR (rapidocr's
 PP-OCRv6 small ONNX models), QR codes (OpenCV's detector), dominant colours (Pillow),
-people (mediapipe: faces, hands, a body pose). Models load once, on first use, from the
+people (mediapipe: faces, hands, a body pose), objects (CenterNet, COCO's 80 kinds, converted
+to ONNX at install time: :mod:`.objects`). Models load once, on first use, from the
 wheels' own files after a SHA-256 check (:mod:`.models`). One :class:`FrameAnalyser` serves
 every session of a server: a lock runs one frame at a time, so on a small machine the
 analyser never takes more than ``threads`` cores. :meth:`FrameAnalyser.arun` runs its work
@@ -24,12 +25,12 @@ from typing import Any, TypeVar
 
 from .colours import dominant_colours
 from .description import Description, Found
-from .models import ocr_model_paths, people_model_dir
+from .models import ModelError, objects_model_path, ocr_model_paths, people_model_dir
 
 log = logging.getLogger("openlive.vision")
 T = TypeVar("T")
 
-STAGES = ("ocr", "qr", "colours", "people")
+STAGES = ("ocr", "qr", "colours", "people", "objects")
 MIN_OCR_SCORE = 0.6
 
 # mediaResolution -> the long side of the analysed image, in pixels. Google's docs say only
@@ -76,6 +77,8 @@ class FrameAnalyser:
         self._ocr: Any = None
         self._qr: Any = None
         self._people: Any = None
+        self._objects: Any = None
+        self._objects_missing = False  # logged once; the other stages go on without it
 
     @property
     def busy(self) -> bool:
@@ -98,6 +101,8 @@ class FrameAnalyser:
                 self._ocr_engine()
             if "people" in self.stages:
                 self._people_models()
+            if "objects" in self.stages:
+                self._objects_model()
 
     # --- the stages' models -------------------------------------------------------------
     def _ocr_engine(self) -> Any:
@@ -124,6 +129,23 @@ class FrameAnalyser:
 
             self._people = PeopleDetector()
         return self._people
+
+    def _objects_model(self) -> Any:
+        """The CenterNet detector, or None when its model is not installed (logged once:
+        the objects model comes from npm at install time, not from a wheel)."""
+        if self._objects is None and not self._objects_missing:
+            from .tfjs_onnx import CONVERTER_VERSION
+
+            try:
+                path = objects_model_path(converter=CONVERTER_VERSION)
+            except ModelError as exc:
+                self._objects_missing = True
+                log.warning("vision: no objects will be named: %s", exc)
+                return None
+            from .objects import ObjectDetector
+
+            self._objects = ObjectDetector(path, threads=self.threads)
+        return self._objects
 
     # --- one frame ----------------------------------------------------------------------
     def analyse(self, jpeg: bytes, *, received_at: float, size: int = DEFAULT_SIZE,
@@ -173,6 +195,7 @@ class FrameAnalyser:
             text=found.get("ocr", []), qr=found.get("qr", []),
             colours=found.get("colours", []), faces=people.get("faces", []),
             hands=people.get("hands", []), people=people.get("people", []),
+            objects=found.get("objects", []),
             skipped=skipped, timings=timings)
 
     def _stage_ocr(self, image: Any, rgb: Any, bgr: Any) -> list[str]:
@@ -204,3 +227,7 @@ class FrameAnalyser:
 
     def _stage_people(self, image: Any, rgb: Any, bgr: Any) -> dict[str, list[Found]]:
         return self._people_models().detect(rgb, where)
+
+    def _stage_objects(self, image: Any, rgb: Any, bgr: Any) -> list[Found]:
+        detector = self._objects_model()
+        return detector.detect(rgb, where) if detector is not None else []

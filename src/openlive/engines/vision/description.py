@@ -56,17 +56,21 @@ class Description:
 
     @property
     def object_words(self) -> str:
-        """Objects and people together ("a person in the middle, a cup on the left")."""
-        things = [*self.people_words(), *(f.words() for f in self.objects)]
+        """Objects and people together ("one face in the middle, a person in the middle, a
+        cup on the left, 2 chairs (on the left, on the right)"). When the object detector
+        found people, their boxes stand for the pose's person count."""
+        person_objects = any(f.label == "person" for f in self.objects)
+        things = [*self.people_words(count_people=not person_objects),
+                  *_grouped(self.objects)]
         return ", ".join(things)
 
-    def people_words(self) -> list[str]:
+    def people_words(self, count_people: bool = True) -> list[str]:
         out = []
         if self.faces:
             n = len(self.faces)
             where = self.faces[0].where if n == 1 else ""
             out.append(f"{_count(n, 'face')} {where}".strip())
-        if self.people:
+        if self.people and count_people:
             out.append(_count(len(self.people), "person", "people"))
         if self.hands:
             out.append(f"{_count(len(self.hands), 'raised hand')}")
@@ -114,6 +118,30 @@ class Description:
 
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"one {one}" if n == 1 else f"{n} {many or one + 's'}"
+
+
+_PLURAL = {"person": "people", "bus": "buses", "couch": "couches", "mouse": "mice",
+           "knife": "knives", "skis": "pairs of skis", "scissors": "pairs of scissors",
+           "sheep": "sheep", "wine glass": "wine glasses", "sandwich": "sandwiches",
+           "toothbrush": "toothbrushes", "hair drier": "hair driers", "bench": "benches"}
+
+
+def _grouped(objects: list[Found]) -> list[str]:
+    """One phrase per kind, in order of first appearance: "a cup on the left" for one,
+    "2 people (on the left, in the middle)" for several."""
+    kinds: dict[str, list[Found]] = {}
+    for f in objects:
+        kinds.setdefault(f.label, []).append(f)
+    out = []
+    for label, found in kinds.items():
+        if len(found) == 1:
+            article = "an" if label[:1] in "aeiou" else "a"
+            out.append(f"{article} {found[0].words()}")
+            continue
+        many = _PLURAL.get(label, label + "s")
+        places = ", ".join(dict.fromkeys(f.where for f in found if f.where))
+        out.append(f"{len(found)} {many}" + (f" ({places})" if places else ""))
+    return out
 
 
 def _quoted(items: list[str]) -> str:

