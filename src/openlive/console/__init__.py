@@ -8,6 +8,9 @@ server but the token store it shares and two flags):
 * ``POST /console/token`` — a short-lived, single-use ephemeral token for the page, so that
   the page never holds the server's API key. Served only to loopback peers (see
   :mod:`openlive.console.tokens`); an open server (no keys) answers ``{"open": true}``.
+* ``GET /console/seen?frame=…`` — what the server saw in the page's video (the vision
+  extra's description of its session's latest frame), for the same loopback pages; the
+  session is named by the SHA-256 of its first frame (docs/vision.md, "In the console").
 """
 
 from __future__ import annotations

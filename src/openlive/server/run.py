@@ -17,6 +17,7 @@ from aiohttp import web
 
 from ..console import add_console_routes
 from ..engines.base import Engine
+from ..engines.vision import console_view
 from .admin import add_admin_routes
 from .app import LiveServer, ServerConfig
 from .connection_caps import CappedAppRunner
@@ -51,7 +52,7 @@ def build_app(live: LiveServer) -> web.Application:
     def console(app: web.Application) -> None:
         add_console_routes(app, store=live.store, open_server=live.keys.open,
                            tokens=live.config.console_tokens, models=live.catalog.listed,
-                           listens=live.engine.listens)
+                           listens=live.engine.listens, seen=console_view.answer)
 
     def model_server(app: web.Application) -> None:  # the local engine's models, over HTTP
         from .openai_routes import add_openai_routes

@@ -13,6 +13,7 @@ from typing import Any
 
 from ...session import events as ev
 from ...wire.setup import Setup
+from . import console_view
 from .analyser import FrameAnalyser
 from .description import Description
 from .needs import asks_about_view
@@ -58,6 +59,7 @@ class SessionVision:
     def on_event(self, event: object) -> None:
         if isinstance(event, ev.MediaReceived) and event.kind == "video" and event.blob.data:
             self._mime = event.blob.mime_type or self._mime
+            console_view.saw(self, event.blob.data)  # GET /console/seen finds the session
             self.watcher.on_frame(event.blob.data)
         elif isinstance(event, ev.ActivityStarted):
             self.watcher.activity(True)
@@ -117,6 +119,7 @@ class SessionVision:
         return desc.for_prompt(self.vision.clock()) if desc is not None else None
 
     async def aclose(self) -> None:
+        console_view.forget(self)
         await self.watcher.aclose()
 
 

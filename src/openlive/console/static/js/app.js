@@ -1,5 +1,5 @@
 // The console page: wires the connect panel, the Live connection, media and the panels.
-// Test hooks: window.openliveConsole.{state, stats, latency} (read-only use).
+// Test hooks: window.openliveConsole.{state, stats, latency, seen} (read-only use).
 
 import { credentials, isOwnServer } from "./auth.js";
 import { bytesToBase64 } from "./base64.js";
@@ -8,6 +8,7 @@ import { Latency } from "./latency.js";
 import { LiveClient, liveUrl } from "./live-client.js";
 import { Mic } from "./mic.js";
 import { Player } from "./player.js";
+import { SeenPanel } from "./seen.js";
 import { buildSetup, clearSettings, DEFAULTS, fillForm, loadSettings, readForm,
          saveSettings, VOICES } from "./settings.js";
 import { ToolCalls } from "./tool-calls.js";
@@ -27,8 +28,10 @@ const tools = new ToolCalls($("tool-calls"), (response) =>
 
 const stats = { sentAudioChunks: 0, sentAudioMs: 0, sentFrames: 0, messagesIn: 0,
                 messagesOut: 0, interruptions: 0, reconnects: 0, playback: player.stats };
-const view = { state: "idle", detail: "", stats, latency: latency.values, close: null };
+const view = { state: "idle", detail: "", stats, latency: latency.values, close: null,
+               seen: null };
 window.openliveConsole = view;
+const seen = new SeenPanel($("seen"), view);
 
 let client = null;
 let wanted = false; // the user wants a connection (false after Disconnect)
@@ -96,6 +99,7 @@ async function connect(resuming = false) {
     if (!wanted) return;
     $("auth-hint").textContent = `authenticated with: ${creds.source}`;
     everLive = false;
+    seen.reset();
     client = new LiveClient();
     client.addEventListener("sent", (e) => onSent(e.detail));
     client.addEventListener("message", (e) => onMessage(e.detail));
@@ -119,6 +123,7 @@ function disconnect() {
 function onClose(which, { code, reason }) {
   if (which !== client) return;
   client = null;
+  seen.reset();
   view.close = { code, reason };
   log.add("in", { close: { code, reason } }, `close ${code}`);
   const dropped = code === 1006 || code === 1001 || goAway ||
@@ -299,6 +304,7 @@ function releaseToTalk() {
 function sendFrame(jpeg) {
   if (send({ realtimeInput: { video: { mimeType: "image/jpeg", data: bytesToBase64(jpeg) } } })) {
     stats.sentFrames += 1;
+    seen.sent(jpeg, isOwnServer(settings.url));
   }
 }
 
