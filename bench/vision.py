@@ -4,13 +4,16 @@ frames made at run time (signs rendered with Pillow, QR codes made with segno, p
 and real photos that scikit-image's wheel ships; then, with ``--turn``, the latency of a
 "what do you see?" turn on the local engine with the camera on.
 
-Per frame and stage (decode, ocr, qr, colours, people) the time in ms (mean and max over the
-set, each frame analysed ``--repeat`` times after one warm-up); accuracy per check:
+Per frame and stage (decode, ocr, qr, colours, people, objects) the time in ms (mean and max
+over the set, each frame analysed ``--repeat`` times after one warm-up); accuracy per check:
 
 * OCR: each sign's words read (case and spaces ignored);
 * QR: each code's payload decoded exactly;
 * faces: a face found in the astronaut photo, none in the cat, coffee, rocket, text photos;
-* colours: a plain wall's colour named first.
+* colours: a plain wall's colour named first;
+* objects: on every frame, the photo's main subject named first (cat, cup, person x2, horse,
+  motorcycle) and nothing named on the rocket (not a COCO kind), text, sign, QR and wall
+  frames (``objects_install`` must have run: ``make install-dev``).
 
 ``--turn`` starts the local engine in-process (shipped Qwen GGUF, TEXT replies,
 maxOutputTokens 40) and times from the question to the first reply text and to
@@ -47,6 +50,10 @@ QRS = ["https://example.org/ticket/42", "WIFI:S:home;T:WPA;P:secret;;", "hello",
 WALLS = {"red": (200, 30, 30), "green": (40, 150, 50), "blue": (30, 60, 200),
          "yellow": (240, 200, 20), "white": (250, 250, 250), "black": (10, 10, 10)}
 FACE = {"astronaut.png": 1, "chelsea.png": 0, "coffee.png": 0, "rocket.jpg": 0, "text.png": 0}
+# the COCO label expected first in each photo ("" = none); every other frame expects none
+OBJECTS = {"chelsea.png": "cat", "coffee.png": "cup", "astronaut.png": "person",
+           "rocket.jpg": "", "text.png": "", "camera.png": "person", "horse.png": "horse",
+           "motorcycle_left.png": "motorcycle"}
 
 
 def frames() -> list[tuple[str, bytes, str, object]]:
@@ -59,7 +66,15 @@ def frames() -> list[tuple[str, bytes, str, object]]:
     out += [(f"qr {p!r}", jpeg(qr_scene(p)), "qr", p) for p in QRS]
     out += [(f"wall {n}", jpeg(plain(c)), "colour", n) for n, c in WALLS.items()]
     out += [(f"photo {n}", jpeg(photo(n)), "faces", k) for n, k in FACE.items()]
+    out += [(f"photo {n}", jpeg(photo(n)), "objects", k) for n, k in OBJECTS.items()
+            if n not in FACE]
     return out
+
+
+def objects_right(name: str, desc) -> bool:
+    want = OBJECTS.get(name.removeprefix("photo "), "")
+    labels = [f.label for f in desc.objects]
+    return labels[:1] == [want] if want else labels == []
 
 
 def right(kind: str, want: object, desc) -> bool:
@@ -69,6 +84,8 @@ def right(kind: str, want: object, desc) -> bool:
         return desc.qr == [want]
     if kind == "colour":
         return desc.colours[:1] == [want]
+    if kind == "objects":
+        return True  # checked on every frame by objects_right
     return len(desc.faces) == want
 
 
@@ -88,12 +105,15 @@ def bench_analyser(size: int, repeat: int, threads: int) -> dict:
             totals.append(time.perf_counter() - t)
             for stage, s in desc.timings.items():
                 stages.setdefault(stage, []).append(s)
-        ok = right(kind, want, desc)
-        score.setdefault(kind, [0, 0])
-        score[kind][0] += ok
-        score[kind][1] += 1
-        if not ok:
-            print(f"  miss: {name}: {desc.summary()}")
+        checks = [] if kind == "objects" else [(kind, right(kind, want, desc))]
+        if "objects" in analyser.stages:
+            checks.append(("objects", objects_right(name, desc)))
+        for check, ok in checks:
+            score.setdefault(check, [0, 0])
+            score[check][0] += ok
+            score[check][1] += 1
+            if not ok:
+                print(f"  miss ({check}): {name}: {desc.summary()}")
     print(f"analyser: load {load_s * 1000:.0f} ms; size {size}; {threads} threads; "
           f"{len(totals)} frames")
     print(f"{'stage':8} {'mean ms':>8} {'max ms':>8}")
