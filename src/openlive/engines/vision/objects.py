@@ -122,6 +122,8 @@ class ObjectDetector:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # no busy-waiting between frames: the cores are the speech and LLM stages' too
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model), options,
                                              providers=["CPUExecutionProvider"])
 
