@@ -215,3 +215,26 @@ async def test_without_trusted_proxy_x_forwarded_for_is_ignored():
         await logged(server, "connected from 127.0.0.1 (")
         assert not any("203.0.113.7" in line or "198.51.100.2" in line for line in server.log)
         assert await admin_status(http, server, "198.51.100.2") == 200  # a loopback peer
+
+
+async def test_a_proxy_on_this_machine_does_not_make_console_pages_local():
+    """Console tokens go to loopback pages only (console/tokens.py). Behind a trusted proxy
+    on the same machine every request's socket peer is loopback: the forwarded client
+    decides, and the proxy's own request (nothing forwarded) is not local."""
+    async def token_status(http: aiohttp.ClientSession, server: ServeProcess,
+                           forwarded: str | None) -> int:
+        headers = {"Host": "localhost"}
+        if forwarded is not None:
+            headers["X-Forwarded-For"] = forwarded
+        async with http.post(server.http_url + "/console/token", headers=headers) as r:
+            return r.status
+
+    async with aiohttp.ClientSession() as http:
+        async with ServeProcess("--api-key", "k-console-proxy",
+                                "--trusted-proxy", "127.0.0.1/32") as server:
+            assert await token_status(http, server, "203.0.113.7") == 403
+            assert await token_status(http, server, None) == 403
+            assert await token_status(http, server, "127.0.0.1") == 200
+        async with ServeProcess("--api-key", "k-console-direct") as server:
+            # no trusted proxy: the header is ignored, the loopback socket decides
+            assert await token_status(http, server, "203.0.113.7") == 200

@@ -42,7 +42,8 @@ def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
                        tokens: bool = True,
                        models: Callable[[], list[str]] = list,
                        listens: Callable[[], bool] = lambda: True,
-                       seen: Callable[[str], tuple[int, dict]] | None = None) -> None:
+                       seen: Callable[[str], tuple[int, dict]] | None = None,
+                       peer_of: Callable[[web.Request], object] | None = None) -> None:
     """Register the console; call before the server's catch-all route. ``store``: where
     console tokens are saved (the Live server's, which checks them); ``open_server``: the
     server has no API keys; ``tokens``: loopback pages may get a token (False:
@@ -51,7 +52,10 @@ def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
     whether the engine hears audio (``GET /console/info`` tells the page, which says so
     when a microphone would talk to a server that ignores it); ``seen``: the status and
     body of ``GET /console/seen`` for a frame hash (engines/vision/console_view.py; None:
-    the server does not look at video)."""
+    the server does not look at video); ``peer_of``: the request's peer as the loopback
+    check sees it (default: the socket's; behind a ``--trusted-proxy`` the server passes
+    the forwarded client, so a proxy on this machine does not make every page local)."""
+    peer = peer_of or socket_peer
 
     async def index(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html", headers={
@@ -60,7 +64,7 @@ def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
 
     async def token(request: web.Request) -> web.Response:
         return await console_token(request, store=store, open_server=open_server,
-                                   tokens=tokens)
+                                   tokens=tokens, peer=peer(request))
 
     app.router.add_get("/", index)
     async def model_names(request: web.Request) -> web.Response:
@@ -75,14 +79,19 @@ def add_console_routes(app: web.Application, *, store: Store, open_server: bool,
     app.router.add_get(MODELS_PATH, model_names)
     app.router.add_get(INFO_PATH, info)
     async def seen_route(request: web.Request) -> web.Response:
-        return await what_was_seen(request, seen)
+        return await what_was_seen(request, seen, peer(request))
 
     app.router.add_get(SEEN_PATH, seen_route)
     app.router.add_static("/console/", STATIC_DIR, append_version=False)
 
 
+def socket_peer(request: web.Request) -> object:
+    """The TCP peer (``(host, port, …)``) of ``request``'s connection."""
+    return request.transport.get_extra_info("peername") if request.transport else None
+
+
 async def console_token(request: web.Request, *, store: Store, open_server: bool,
-                        tokens: bool = True) -> web.Response:
+                        tokens: bool = True, peer: object = None) -> web.Response:
     """``{"open": true}`` on a server without keys; else a single-use ephemeral token for
     loopback pages (``{"name": "auth_tokens/…", …}``), or 403 with the reason (always 403
     with ``tokens=False``, i.e. ``serve --no-console-tokens``)."""
@@ -91,7 +100,6 @@ async def console_token(request: web.Request, *, store: Store, open_server: bool
     if not tokens:
         why: str | None = TOKENS_OFF
     else:
-        peer = request.transport.get_extra_info("peername") if request.transport else None
         why = refusal(peer, request.headers.get("Host"), request.headers.get("Origin"),
                       request.scheme)
     if why is not None:
@@ -119,15 +127,14 @@ def _no_store(body: dict, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
 
 
-async def what_was_seen(request: web.Request,
-                        seen: Callable[[str], tuple[int, dict]] | None) -> web.Response:
+async def what_was_seen(request: web.Request, seen: Callable[[str], tuple[int, dict]] | None,
+                        peer: object) -> web.Response:
     """``GET /console/seen?frame=<SHA-256 hex of the first video frame the page sent on its
     connection>``: the latest description the server made of that session's video. Only
     for the console's own page on this machine, as console tokens (:func:`~.tokens.refusal`:
     a loopback peer, a loopback ``Host``, no foreign ``Origin``: else 403), and only to
     whoever knows the session's first frame. 400: no such hash; 404: no live session
     received that frame (the message says when the server does not look at video)."""
-    peer = request.transport.get_extra_info("peername") if request.transport else None
     why = refusal(peer, request.headers.get("Host"), request.headers.get("Origin"),
                   request.scheme)
     if why is not None:

@@ -167,6 +167,16 @@ def client_of(request: web.Request) -> ClientAddress:
     return resolve(request.remote, (), ())
 
 
+def console_peer(request: web.Request) -> object:
+    """The peer the console's loopback check sees: the socket's, or for a request a
+    ``--trusted-proxy`` forwarded, the client it names as ``(address, 0)`` (None when it
+    named none: the proxy's own request is not local)."""
+    client = client_of(request)
+    if client.proxied:
+        return (client.address, 0) if client.forwarded else None
+    return request.transport.get_extra_info("peername") if request.transport else None
+
+
 class CappedAppRunner(web.AppRunner):
     """aiohttp's AppRunner, telling ``caps`` of every connection accepted and lost (through
     its server's connection_made/connection_lost, which aiohttp 3.x calls for each)."""

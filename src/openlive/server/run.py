@@ -20,7 +20,7 @@ from ..engines.base import Engine
 from ..engines.vision import console_view
 from .admin import add_admin_routes
 from .app import LiveServer, ServerConfig
-from .connection_caps import CappedAppRunner
+from .connection_caps import CappedAppRunner, console_peer
 
 log = logging.getLogger("openlive.server")
 
@@ -52,7 +52,8 @@ def build_app(live: LiveServer) -> web.Application:
     def console(app: web.Application) -> None:
         add_console_routes(app, store=live.store, open_server=live.keys.open,
                            tokens=live.config.console_tokens, models=live.catalog.listed,
-                           listens=live.engine.listens, seen=console_view.answer)
+                           listens=live.engine.listens, seen=console_view.answer,
+                           peer_of=console_peer)
 
     def model_server(app: web.Application) -> None:  # the local engine's models, over HTTP
         from .openai_routes import add_openai_routes
