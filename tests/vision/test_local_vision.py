@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import base64
 import json
+import re
 
 import pytest
 from aiohttp import web
@@ -79,6 +80,13 @@ async def test_what_does_the_sign_say(local_server):
 async def test_what_do_you_see(local_server):
     answer = await ask(local_server, jpeg(photo("astronaut.png")), "What do you see?")
     assert any(w in answer.lower() for w in ("face", "person", "people")), answer
+
+
+async def test_what_do_you_see_names_the_objects(local_server):
+    """The objects stage (CenterNet, docs/vision.md) reaches the LLM's answer."""
+    answer = await ask(local_server, jpeg(photo("chelsea.png")), "What do you see?")
+    print("answer:", answer)
+    assert re.search(r"\bcats?\b", answer, re.IGNORECASE), answer
 
 
 class RecordingVLM:
