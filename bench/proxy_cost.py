@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -81,8 +82,6 @@ def start_nginx(node_port: int, workdir: Path) -> tuple[subprocess.Popen, int]:
                               text=True).stdout.split()
         if pids:
             try:
-                import socket
-
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     return proc, port
             except OSError:

@@ -245,7 +245,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class ServedProcess:
+class OnLoopback:
+    """``http_url`` and ``ws_url`` of something listening on 127.0.0.1:``port``."""
+
+    port: int
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+class ServedProcess(OnLoopback):
     """`openlive serve ARGS` as a plain subprocess (for synchronous fixtures), its output in
     ``log_path``; the constructor returns once it logs its Live endpoint (or raises
     AssertionError with the log's tail). ``port``: a fixed port (0: the server picks one,
@@ -279,14 +293,6 @@ class ServedProcess:
             time.sleep(0.1)
 
     @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    @property
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -308,7 +314,7 @@ class ServedProcess:
                 self.proc.wait()
 
 
-class ServeProcess:
+class ServeProcess(OnLoopback):
     """`openlive serve --port 0 ARGS` in a subprocess; its URLs come from its log."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
@@ -317,14 +323,6 @@ class ServeProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
         self.log: list[str] = []
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> ServeProcess:
         self.proc = await asyncio.create_subprocess_exec(

@@ -168,10 +168,10 @@ def browser(question_wav: Path) -> Iterator[object]:
             chromium.close()
 
 
-@pytest.fixture
-def page(browser, console_server: ConsoleServer) -> Iterator[object]:
-    """A fresh page (1280x800) on the console; fails the test if the page logs an error
-    or requests anything but the server it came from."""
+@contextmanager
+def console_page(browser, console_server: ConsoleServer) -> Iterator[object]:
+    """A fresh page (1280x800) of ``browser`` on the console, idle; on leaving, fails the
+    test if the page logged an error or requested anything but the server it came from."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
@@ -185,14 +185,21 @@ def page(browser, console_server: ConsoleServer) -> Iterator[object]:
             foreign.append(request.url)
 
     page.on("request", check_request)
-    page.goto(console_server.url + "/")
-    page.wait_for_selector("#state[data-state=idle]")
     try:
+        page.goto(console_server.url + "/")
+        page.wait_for_selector("#state[data-state=idle]")
         yield page
     finally:
         context.close()
     assert not foreign, f"the page requested other hosts: {foreign}"
     assert not errors, f"errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, console_server: ConsoleServer) -> Iterator[object]:
+    """:func:`console_page` on the fake-microphone browser."""
+    with console_page(browser, console_server) as page:
+        yield page
 
 
 @pytest.fixture

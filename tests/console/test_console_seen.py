@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from console.conftest import API_KEY, ARTIFACTS, CHROMIUM_ARGS, ConsoleServer, chromium_executable
+from console.conftest import (
+    API_KEY,
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    ConsoleServer,
+    chromium_executable,
+    console_page,
+)
 from live_client import SDK_KEYS, open_live, recv, send, setup
 from vision.images import jpeg, sign
 
@@ -194,17 +201,10 @@ def sign_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 def test_the_panel_shows_the_text_the_server_read_from_the_camera(sign_browser,
                                                                    console_server):
-    context = sign_browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors: list[str] = []
     received: list[dict] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
-        json.loads(payload.decode() if isinstance(payload, bytes) else payload))))
-    try:
-        page.goto(console_server.url + "/")
-        page.wait_for_selector("#state[data-state=idle]")
+    with console_page(sign_browser, console_server) as page:
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
+            json.loads(payload.decode() if isinstance(payload, bytes) else payload))))
         assert page.locator("#seen").is_hidden()  # nothing shared yet: no panel
         page.fill("input[name=model]", "openlive-emulator")
         page.select_option("select[name=modality]", "TEXT")
@@ -224,6 +224,3 @@ def test_the_panel_shows_the_text_the_server_read_from_the_camera(sign_browser,
         page.screenshot(path=str(ARTIFACTS / "seen-panel.png"))
         # the page's Live connection carried only what Google's SDKs know
         assert received and all(set(m) <= SDK_KEYS for m in received), received
-    finally:
-        context.close()
-    assert not errors, errors

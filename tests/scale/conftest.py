@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from live_client import ServedProcess, free_port
+from live_client import OnLoopback, ServedProcess, free_port
 
 START_TIMEOUT = 120.0  # a busy 2-core machine
 
@@ -124,7 +124,7 @@ OPENLIVE_HTTP = """\
     }}"""
 
 
-class Nginx:
+class Nginx(OnLoopback):
     def __init__(self, workdir: Path, nodes: list[Node]) -> None:
         self.port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
@@ -140,13 +140,6 @@ class Nginx:
                                          stdout=out, stderr=subprocess.STDOUT)
         _wait_port(self.port, self.proc, "nginx", self.log_path)
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 @pytest.fixture

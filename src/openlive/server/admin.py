@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from .client_address import ClientAddress, Network, resolve
+from .connection_caps import client_of  # the client as the caps' middleware resolved it
 from .http_errors import error_response
 
 log = logging.getLogger("openlive.admin")
@@ -139,11 +139,9 @@ def _described(session: dict[str, Any]) -> dict[str, Any]:
 class Admin:
     """The routes, the journal, and the emulator whose script they replace."""
 
-    def __init__(self, engine: Any, key: str | None = None,
-                 trusted: tuple[Network, ...] = ()) -> None:
+    def __init__(self, engine: Any, key: str | None = None) -> None:
         self.engine = engine
         self.key = key or None
-        self.trusted = tuple(trusted)  # --trusted-proxy networks
         self.journal = Journal()
         self.started_with = list(engine.rules)
 
@@ -151,17 +149,13 @@ class Admin:
         if self.key is not None:
             sent = request.headers.get(KEY_HEADER, "")
             return hmac.compare_digest(sent.encode(), self.key.encode())
-        return self.client(request).is_loopback
-
-    def client(self, request: web.Request) -> ClientAddress:
-        return resolve(request.remote, request.headers.getall("X-Forwarded-For", ()),
-                       self.trusted)
+        return client_of(request).is_loopback
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Callable) -> web.StreamResponse:
         if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
             if not self.allowed(request):
-                client = self.client(request)
+                client = client_of(request)
                 log.warning("admin request %s %s from %s%s refused", request.method,
                             request.path, client.address,
                             f" via proxy {client.peer}" if client.forwarded else "")
@@ -206,9 +200,7 @@ def add_admin_routes(app: web.Application, live: Any, key: str | None = None) ->
     engine = live.engine
     if getattr(engine, "name", None) != "emulator" or not hasattr(engine, "rules"):
         return None
-    caps = getattr(live, "caps", None)
-    admin = Admin(engine, key if key is not None else os.environ.get(KEY_ENV, "").strip(),
-                  trusted=getattr(caps, "trusted", ()))
+    admin = Admin(engine, key if key is not None else os.environ.get(KEY_ENV, "").strip())
     # the server's observer (LiveServer.observer when it keeps one, else its config's) now
     # shows each frame to the journal first
     holder = live if hasattr(live, "observer") else live.config
