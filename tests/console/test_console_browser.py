@@ -80,6 +80,19 @@ def test_spoken_question_is_transcribed_answered_and_played(page, shot, question
              if v["kind"] == "voice"]
     assert 50 < voice[0]["ms"] < 15_000
     assert re.search(r"\d+ ms\s+voice", page.inner_text("#latency-list"))
+    # Input transcription is on (connect()): the turn splits at the final transcription
+    # into hearing (end of speech -> final transcript) + answer (-> first reply).
+    first = voice[0]
+    for stage in ("hearingMs", "answerMs"):
+        assert isinstance(first[stage], (int, float)) and first[stage] > 0, first
+    assert abs(first["hearingMs"] + first["answerMs"] - first["ms"]) <= 2, first
+    ms, hearing, answer = (int(first[k]) for k in ("ms", "hearingMs", "answerMs"))
+    item = page.locator("#latency-list li[data-kind=voice]").last  # the oldest: first turn
+    assert item.get_attribute("data-ms") == str(ms)
+    assert item.get_attribute("data-hearing-ms") == str(hearing)
+    assert item.get_attribute("data-answer-ms") == str(answer)
+    assert f"{ms} ms  voice · hearing {hearing} + answer {answer}" in item.text_content()
+    assert "hearing" in page.inner_text("#latency-legend")
     # Camera: a preview and JPEG frames at one a second.
     page.click("#camera")
     page.wait_for_selector("#preview:not([hidden])")
@@ -118,6 +131,10 @@ def test_text_message_and_tool_call_round_trip(page, shot, console_server):
     expect(row.locator("pre")).to_contain_text('"summary": "sunny"')
     latencies = page.evaluate("() => window.openliveConsole.latency")
     assert any(v["kind"] == "text" for v in latencies)
+    # Typed turns have no stages: only their total.
+    assert all(v["hearingMs"] is None and v["answerMs"] is None
+               for v in latencies if v["kind"] == "text")
+    assert page.locator("#latency-list li[data-kind=text][data-hearing-ms]").count() == 0
 
 
 def test_interrupted_reply_flushes_playback(page):

@@ -19,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 const form = $("settings");
 const transcript = new Transcript($("transcript"));
 const log = new EventLog($("event-log"));
-const latency = new Latency($("latency-list"), $("latency-chart"));
+const latency = new Latency($("latency-list"), $("latency-chart"), $("latency-legend"));
 const player = new Player();
 const mic = new Mic();
 const video = new VideoSource($("preview"), sendFrame);
@@ -189,7 +189,10 @@ function onServerContent(content) {
   if (content.inputTranscription && content.inputTranscription.text) {
     transcript.add("user", content.inputTranscription.text, "speech");
   }
-  if (content.inputTranscription && content.inputTranscription.finished) transcript.end("user");
+  if (content.inputTranscription && content.inputTranscription.finished) {
+    transcript.end("user");
+    latency.heard(); // splits the spoken turn's latency into hearing + answer
+  }
   for (const part of (content.modelTurn && content.modelTurn.parts) || []) {
     const data = part.inlineData;
     if (data && data.data && (data.mimeType || "").startsWith("audio/pcm")) {
@@ -409,7 +412,8 @@ function setUp() {
   listModels();
   describeServer();
   latency.draw();
-  $("latency-label").textContent = "end of speech (page estimate) → first reply audio";
+  $("latency-label").textContent = "end of speech (page estimate) → first reply; with " +
+    "input transcription: hearing (→ final transcript) + answer (→ first reply)";
 }
 
 setUp();
