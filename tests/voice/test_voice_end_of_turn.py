@@ -1,8 +1,9 @@
 """openlive's end of turn without silenceDurationMs: at a pause, the turn ends as soon as
-the pause's transcript sounds finished; otherwise only after SMART_END_SILENCE_MS of
-silence. The transcriber is a stand-in that returns a fixed text, so what is tested is the
-decision, on real Silero VAD over real (Piper) speech; audio is fed faster than real time
-and every wait is for an event, never for a duration."""
+the pause's transcript sounds finished (the lexical rule, then the real shipped LLM's
+P(end)); otherwise only after SMART_END_SILENCE_MS of silence. The transcriber is a
+stand-in that returns a fixed text, so what is tested is the decision, on real Silero VAD
+over real (Piper) speech; audio is fed faster than real time and every wait is for an
+event, never for a duration."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import asyncio
 import numpy as np
 import pytest
 
-from openlive.engines.audio.listener import SMART_END_SILENCE_MS, Listener, sounds_finished
+from openlive.engines.audio.listener import Listener
+from openlive.engines.audio.turn_end import (
+    DEFAULT_END_THRESHOLD,
+    SMART_END_SILENCE_MS,
+    LLMTurnEnd,
+    end_threshold,
+    sounds_finished,
+)
 from openlive.engines.audio.vad import ActivityDecider, VadConfig
 from openlive.session import events as ev
 from openlive.wire.content import Blob
@@ -94,9 +102,13 @@ async def _feed(listener: Listener, pcm: bytes) -> None:
 
 
 async def _pause_heard(listener: Listener, inputs: _Inputs) -> None:
-    """The transcription started at the pause has finished and been judged (or the turn
-    has already ended: the stand-in transcriber answers at once)."""
+    """The transcription started at the pause has finished and been judged, by the scorer
+    too (or the turn has already ended: the stand-in transcriber answers at once)."""
     while not inputs.turns and (listener._spec is None or not listener._spec.done()):
+        await asyncio.sleep(0.005)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    while not inputs.turns and len(listener._tasks) > 1:  # the scorer's thread (and _spec)
         await asyncio.sleep(0.005)
     for _ in range(3):
         await asyncio.sleep(0)
@@ -107,12 +119,14 @@ def _silence(ms: int) -> bytes:
 
 
 async def _listen(text: str, speech: bytes, setup: dict | None = None,
-                  pause_ms: int = 400) -> tuple[Listener, _Inputs]:
+                  pause_ms: int = 400, turn_end: LLMTurnEnd | None = None
+                  ) -> tuple[Listener, _Inputs]:
     from openlive.engines.audio.voice_models import VoiceModels
 
     s = Setup.model_validate({"model": "models/openlive-local", **(setup or {})})
     inputs = _Inputs()
-    listener = Listener(s, VoiceModels(transcriber=_Text(text), synthesizer=object()), inputs)
+    listener = Listener(s, VoiceModels(transcriber=_Text(text), synthesizer=object()), inputs,
+                        turn_end=turn_end)
     await _feed(listener, _silence(200) + speech + _silence(pause_ms))
     await _pause_heard(listener, inputs)
     return listener, inputs
@@ -163,3 +177,99 @@ def test_the_silence_window_follows_the_setup():
     assert window(None) == window({}) == SMART_END_SILENCE_MS
     assert window({"silenceDurationMs": 320}) == 320
     assert window({"silence_duration_ms": 100, "prefixPaddingMs": 20}) == 100
+
+
+# ------------------------------------------------- the LLM's P(end), on the shipped model
+
+
+@pytest.fixture(scope="module")
+def scorer() -> LLMTurnEnd:
+    from openlive.engines.audio.llm import load_llama
+
+    return LLMTurnEnd(load_llama)
+
+
+def test_llm_scores_a_question_finished_and_a_clause_unfinished(scorer):
+    # all four pass the lexical rule; the LLM tells them apart (docs/voice.md's set)
+    assert scorer.p_end("What is the capital of France?") >= 2 * DEFAULT_END_THRESHOLD
+    for clause in ("How many people", "Could you explain",
+                   "What is the weather going to be like"):
+        assert sounds_finished(clause)
+        assert scorer.p_end(clause) < DEFAULT_END_THRESHOLD / 2, clause
+    assert scorer.p_end(" . ") == 1.0  # nothing said: nothing to wait for
+
+
+def test_end_threshold_follows_end_of_speech_sensitivity():
+    high, low = end_threshold("END_SENSITIVITY_HIGH"), end_threshold("END_SENSITIVITY_LOW")
+    assert high == 0 < DEFAULT_END_THRESHOLD < low  # HIGH: the lexical rule alone
+    assert end_threshold(None) == end_threshold("END_SENSITIVITY_UNSPECIFIED") \
+        == DEFAULT_END_THRESHOLD
+
+
+async def test_the_llm_ends_a_finished_question_at_the_pause(speech, scorer):
+    listener, inputs = await _listen("What is the capital of France?", speech,
+                                     turn_end=scorer)
+    try:
+        await asyncio.wait_for(inputs.turn.wait(), 60)  # no more audio was needed
+    finally:
+        await listener.aclose()
+
+
+async def test_a_clause_the_llm_expects_more_of_waits_for_the_long_silence(speech, scorer):
+    listener, inputs = await _listen("How many people", speech, turn_end=scorer)
+    try:
+        assert inputs.turns == [] and listener._segmenter.speaking
+        await _feed(listener, _silence(SMART_END_SILENCE_MS))
+        await asyncio.wait_for(inputs.turn.wait(), 60)
+        assert inputs.turns == ["How many people"]
+    finally:
+        await listener.aclose()
+
+
+async def test_low_sensitivity_waits_where_the_default_ends(speech, scorer):
+    # a command that scores between the default and the LOW threshold
+    text = "Set a timer for five minutes."
+    p = scorer.p_end(text)
+    assert DEFAULT_END_THRESHOLD * 1.5 <= p < end_threshold("END_SENSITIVITY_LOW") / 1.2
+    setup = {"realtimeInputConfig": {"automaticActivityDetection": {
+        "endOfSpeechSensitivity": "END_SENSITIVITY_LOW"}}}
+    listener, inputs = await _listen(text, speech, setup, turn_end=scorer)
+    try:
+        assert inputs.turns == [] and listener._segmenter.speaking
+    finally:
+        await listener.aclose()
+    listener, inputs = await _listen(text, speech, turn_end=scorer)  # the default: ends
+    try:
+        await asyncio.wait_for(inputs.turn.wait(), 60)
+    finally:
+        await listener.aclose()
+
+
+async def test_high_sensitivity_ends_at_the_pause_without_asking_the_llm(speech):
+    class Counts:
+        asked: list[str] = []
+
+        def p_end(self, text: str) -> float:
+            self.asked.append(text)
+            return 0.0  # (asked, it would keep the turn open)
+
+    setup = {"realtimeInputConfig": {"automaticActivityDetection": {
+        "endOfSpeechSensitivity": "END_SENSITIVITY_HIGH"}}}
+    judge = Counts()
+    listener, inputs = await _listen("How many people", speech, setup, turn_end=judge)
+    try:
+        await asyncio.wait_for(inputs.turn.wait(), 60)  # the lexical rule passes it
+        assert judge.asked == []
+    finally:
+        await listener.aclose()
+
+
+def test_the_local_engine_scores_with_its_packaged_llm_only():
+    from openlive.engines.audio.openai_llm import OpenAILLM
+    from openlive.engines.local.engine import LocalEngine
+
+    assert isinstance(LocalEngine().turn_end(), LLMTurnEnd)
+    assert isinstance(LocalEngine(llm_model="qwen2.5-coder-1.5b").turn_end(), LLMTurnEnd)
+    # a GGUF of the user's own may not speak ChatML; an LLM over HTTP gives no logprobs
+    assert LocalEngine(llm_model="/models/llama-3-8b.gguf").turn_end() is None
+    assert LocalEngine(llm=OpenAILLM("http://127.0.0.1:9/v1")).turn_end() is None

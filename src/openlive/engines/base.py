@@ -76,6 +76,11 @@ class SessionInput(Protocol):
         """Recognized speech: the user's turn is complete."""
         ...
 
+    def conversation(self) -> tuple[Setup, list[Content]]:
+        """The setup and the history as they stand now (a copy; read-only use), e.g. for
+        an answer prepared before the user's turn is confirmed."""
+        ...
+
 
 class EngineSession(ABC):
     """One Live session's model side."""

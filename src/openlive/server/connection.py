@@ -353,6 +353,12 @@ class _EngineInput:
     async def user_speech(self, text: str) -> None:
         await self._conn._after(lambda: self._conn.core.user_speech(text))
 
+    def conversation(self) -> tuple[Setup, list[Content]]:
+        core = self._conn.core
+        if core.setup is None:  # (engines open after the setup: not reached)
+            raise RuntimeError("the session has no setup yet")
+        return core.setup, list(core.history)
+
     async def close(self, code: int, reason: str) -> None:
         """The engine cannot go on (e.g. a model back end failed): the session ends."""
         await self._conn._end(code, reason)

@@ -30,42 +30,17 @@ from ..base import SessionInput
 from . import stage_metrics
 from .partial import PartialTranscript
 from .remote_backend import BackendError
+from .turn_end import (
+    SMART_END_SILENCE_MS,
+    TurnEndScorer,
+    end_threshold,
+    sounds_finished,
+)
 from .voice_models import VoiceModels
 
 log = logging.getLogger("openlive.voice")
 
 MAX_BETWEEN_BYTES = 16_000 * 2 * 30  # TURN_INCLUDES_ALL_INPUT keeps at most 30 s between
-
-
-#: Without ``silenceDurationMs`` in the setup, the turn ends at the first pause whose
-#: transcript sounds finished (:func:`sounds_finished`), and otherwise after this much
-#: silence (openlive's own choice: mid-sentence pauses of 300-700 ms are common, see
-#: bench/voice_quality.py --set pauses; Google documents no default).
-SMART_END_SILENCE_MS = 800
-
-# A transcript ending in one of these words is unfinished ("Set a timer for …").
-_UNFINISHED = frozenset("""
-a an the and or but nor so because if when while whereas that which who whom whose whether
-than as to for of in on at by with from about into onto over under after before between
-through during without within towards toward near per via my your his her its our their
-this these those some any every each no is are was were be been am do does did can could
-would should will shall may might must have has had please um uh er erm hmm""".split())
-
-
-def sounds_finished(text: str) -> bool:
-    """Whether a transcript taken at a pause sounds like a complete turn: not trailing off
-    (``...``, a dash) and not ending in an article, conjunction, preposition, possessive
-    or auxiliary. Empty text (a cough, noise) counts as finished. A cheap lexical rule:
-    "What is the best way" passes although more may follow; the long silence only guards
-    the endings it can recognise."""
-    t = text.strip()
-    if not t:
-        return True
-    if t.endswith(("...", "…", "-", "—", ",")):
-        return False
-    words = t.lower().replace("’", "'").split()
-    last = words[-1].strip(".?!,;:\"'()") if words else ""
-    return last not in _UNFINISHED
 
 
 def _vad_config(setup: Setup) -> Any:
@@ -101,9 +76,17 @@ class Listener:
     PARTIAL_EVERY_MS = 1000.0  # a partial transcript per second of speech (if ASR is idle)
 
     def __init__(self, setup: Setup, models: VoiceModels,
-                 inputs: SessionInput | None = None) -> None:
+                 inputs: SessionInput | None = None, *,
+                 turn_end: TurnEndScorer | None = None) -> None:
+        """``turn_end``: asked whether a pause's transcript ends the turn, after the
+        lexical rule (:mod:`.turn_end`); None: the lexical rule alone."""
         self.setup = setup
         self.models = models
+        self.turn_end = turn_end
+        # told each pause's transcript that may end the turn, and None when the user speaks
+        # on after it (the local engine starts its answer speculatively)
+        self.on_pause: Callable[[str | None], None] | None = None
+        self._pause_told = False
         self.inputs = inputs
         # ends the session when a remote recognizer fails (set by the engine, if it can)
         self.close_session: Callable[[int, str], Awaitable[None]] | None = None
@@ -114,6 +97,8 @@ class Listener:
         self._vad_config = _vad_config(setup) if self.automatic else None
         # end the turn at a pause whose transcript sounds finished (no silenceDurationMs)
         self.smart_end = self.automatic and _smart_end(setup)
+        aad = cfg and cfg.automatic_activity_detection
+        self._end_threshold = end_threshold(aad and aad.end_of_speech_sensitivity)
         self._commit_key: tuple[float, float] | None = None  # pause judged finished
         self._segmenter: Any = None  # created at the first audio (Silero at the first loud)
         self._vad: Any = None  # its VadWorker: the segmenter fed off the loop, in order
@@ -182,11 +167,43 @@ class Listener:
             self._while_speaking()
 
     def _judge(self, fut: asyncio.Future[str], key: tuple[float, float]) -> None:
-        """The transcript at a pause: if it sounds finished and the pause goes on, the
-        turn ends now instead of after the whole silence window."""
+        """The transcript at a pause: if it sounds finished (:mod:`.turn_end`) and the
+        pause goes on, the turn ends now instead of after the whole silence window."""
         if fut.cancelled() or fut.exception() is not None or key != self._spec_key:
             return
-        if sounds_finished(fut.result()):
+        text = fut.result()
+        if not sounds_finished(text):
+            return
+        if self.on_pause is not None and text:
+            self._pause_told = True
+            self.on_pause(text)
+        scorer = self.turn_end
+        if scorer is None or not text or self._end_threshold <= 0:
+            self._finished(key)
+            return
+        task = asyncio.ensure_future(asyncio.to_thread(scorer.p_end, text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        t0 = time.monotonic()
+        task.add_done_callback(lambda t: self._scored(t, key, text, t0))
+
+    def _scored(self, task: asyncio.Future[float], key: tuple[float, float], text: str,
+                t0: float) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:  # the lexical rule alone then
+            log.warning("end-of-turn scoring failed: %s", task.exception())
+            self._finished(key)
+            return
+        p = task.result()
+        log.debug("P(end) of the pause's transcript %.3f (threshold %.2f; %d words, scored "
+                  "in %.0f ms)", p, self._end_threshold, len(text.split()),
+                  (time.monotonic() - t0) * 1000)
+        if p >= self._end_threshold:
+            self._finished(key)
+
+    def _finished(self, key: tuple[float, float]) -> None:
+        if key == self._spec_key:
             self._commit_key = key
             self._commit_if_finished()
 
@@ -216,6 +233,9 @@ class Listener:
                     self.inputs.speech_ended(e.at_ms / 1000)
                 stage_metrics.stage(stage_metrics.END_OF_SPEECH, (e.detected_ms - e.at_ms) / 1000)
                 spec = self._spec if self._spec_key == (e.start_ms, e.at_ms) else None
+                if spec is None and self._pause_told and self.on_pause is not None:
+                    self.on_pause(None)  # the utterance is not the one speculated on
+                self._pause_told = False
                 self._utterance(e.audio, spec, self._partial)
                 self._spec_key = self._spec = self._partial = None
 
@@ -237,6 +257,9 @@ class Listener:
                         self._spec.add_done_callback(
                             lambda fut: self._partial_from(fut, partial))
             return
+        if self._pause_told and self.on_pause is not None:  # the user speaks on
+            self._pause_told = False
+            self.on_pause(None)
         if self._partial is None or self._partial_task is not None:
             return
         length = decider.now_ms - (seg.utterance_start_ms or 0.0)

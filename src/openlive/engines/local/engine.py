@@ -18,15 +18,18 @@ from typing import Any
 
 from ...session import events as ev
 from ...wire import errors
+from ...wire.content import Content, Part
 from ...wire.setup import Setup
 from ..audio import stage_metrics
 from ..audio.listener import Listener
 from ..audio.remote_backend import BackendError
 from ..audio.speaking import SpeakingTurn
+from ..audio.turn_end import LLMTurnEnd, TurnEndScorer
 from ..audio.voice_models import VoiceModels
 from ..base import Engine, EngineSession, SessionInput, Turn
 from ..vision.session import SessionVision, SpeechHook, Vision
 from .prompt import chat_messages, sampling
+from .speculation import Speculation
 from .tools import use_tools
 from .usage import usage_metadata
 
@@ -63,6 +66,22 @@ class LocalEngine(Engine):
                 self._llm = LocalLLM(self.llm_model, n_ctx=self.n_ctx, threads=self.threads)
             return self._llm
 
+    def loaded_llm(self) -> Any:
+        """The LLM if it is loaded (or given), else None (never loads it)."""
+        return self._llm
+
+    def turn_end(self) -> TurnEndScorer | None:
+        """What judges a pause's transcript (:mod:`..audio.turn_end`): the in-process LLM's
+        next-token probabilities when it is a packaged (ChatML) model; None (the lexical
+        rule alone) with an LLM over HTTP or a GGUF of the user's own."""
+        from ..audio.models import PACKAGED_LLMS
+
+        if self._llm is not None and not hasattr(self._llm, "server"):
+            return None
+        if self.llm_model is not None and str(self.llm_model) not in PACKAGED_LLMS:
+            return None
+        return LLMTurnEnd(lambda: self.llm().server)
+
     def load(self) -> None:
         """Load every model now (server start) rather than at the first turn."""
         self.llm()
@@ -85,9 +104,11 @@ class LocalSession(EngineSession):
         self.engine = engine
         self.setup = setup
         self.speaks = setup.response_modality() == "AUDIO"
-        self.listener = Listener(setup, engine.voice)
+        self.listener = Listener(setup, engine.voice, turn_end=engine.turn_end())
         self.heard_seconds = 0.0  # realtimeInput audio received (usageMetadata AUDIO)
         self.responding = False  # frames are analysed in the background only when False
+        self._inputs: SessionInput | None = None
+        self._speculation: Speculation | None = None  # an answer begun at a pause
         self.vision: SessionVision | None = None
         if engine.vision is not None:
             self.vision = engine.vision.open(setup, model, cpu_free=lambda: not self.responding)
@@ -95,6 +116,35 @@ class LocalSession(EngineSession):
     def attach(self, inputs: SessionInput) -> None:
         self.listener.close_session = getattr(inputs, "close", None)  # (server/connection.py)
         self.listener.inputs = SpeechHook(inputs, self.vision) if self.vision else inputs
+        self._inputs = inputs
+        self.listener.on_pause = self._on_pause
+
+    # ------------------------------------------------------- speculative answers
+
+    def _on_pause(self, text: str | None) -> None:
+        """A pause's transcript that may end the turn (None: the user spoke on): start
+        the answer to it now (:mod:`.speculation`), unless the answer would need more
+        than the LLM (tools) or a model turn is running (its end changes the history).
+        (With video, a turn that has seen something builds other messages: it does not
+        adopt the speculation.)"""
+        self._drop_speculation()
+        llm = self.engine.loaded_llm()
+        if text is None or llm is None or self.responding:
+            return
+        conversation = getattr(self._inputs, "conversation", None)
+        if conversation is None:
+            return
+        setup, history = conversation()
+        if setup.function_declarations():
+            return
+        user = Content(role="user", parts=[Part(text=text)])
+        messages = chat_messages(setup, [*history, user])
+        self._speculation = Speculation(llm, messages, sampling(setup))
+
+    def _drop_speculation(self) -> None:
+        spec, self._speculation = self._speculation, None
+        if spec is not None and not spec.adopted:
+            spec.cancel()
 
     def on_event(self, event: object) -> None:
         if isinstance(event, ev.MediaReceived) and event.kind == "audio" and event.blob.data:
@@ -104,6 +154,7 @@ class LocalSession(EngineSession):
         self.listener.on_event(event)
 
     async def aclose(self) -> None:
+        self._drop_speculation()
         if self.vision is not None:
             await self.vision.aclose()
         await self.listener.aclose()
@@ -139,7 +190,21 @@ class LocalSession(EngineSession):
             await use_tools(turn, llm, messages, setup, history, tool_usage)
         reply = []
         asked = time.monotonic()
-        async for delta in llm.astream(messages, usage=answer_usage, **sampling(setup)):
+        params = sampling(setup)
+        spec, self._speculation = self._speculation, None
+        if spec is not None and spec.matches(messages, params):
+            log.debug("turn %d: adopting the answer begun %.0f ms ago at the pause",
+                      turn.turn_id, (asked - spec.started) * 1000)
+            answer_usage = spec.usage
+            stream = spec.adopt()
+        else:
+            if spec is not None:
+                log.debug("turn %d: the answer begun at the pause does not fit the turn "
+                          "(%d vs %d messages)", turn.turn_id, len(spec.messages),
+                          len(messages))
+                spec.cancel()
+            stream = llm.astream(messages, usage=answer_usage, **params)
+        async for delta in stream:
             if not reply:
                 stage_metrics.stage(stage_metrics.LLM_FIRST_TOKEN, time.monotonic() - asked)
             reply.append(delta)

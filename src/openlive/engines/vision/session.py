@@ -153,3 +153,6 @@ class SpeechHook:
     async def user_speech(self, text: str) -> None:
         self.vision.speech(False)
         await self.inner.user_speech(text)
+
+    def conversation(self) -> Any:
+        return self.inner.conversation()
