@@ -178,7 +178,7 @@ class Listener:
             self._pause_told = True
             self.on_pause(text)
         scorer = self.turn_end
-        if scorer is None or not text or self._end_threshold <= 0:
+        if scorer is None or not text:
             self._finished(key)
             return
         task = asyncio.ensure_future(asyncio.to_thread(scorer.p_end, text))

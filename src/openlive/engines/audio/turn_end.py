@@ -37,12 +37,16 @@ than as to for of in on at by with from about into onto over under after before 
 through during without within towards toward near per via my your his her its our their
 this these those some any every each no is are was were be been am do does did can could
 would should will shall may might must have has had please um uh er erm hmm""".split())
+# ... except an auxiliary that ends a question: "How many legs does a spider have?"
+_AUXILIARIES = frozenset("""is are was were be been am do does did can could would should
+will shall may might must have has had""".split())
 
 
 def sounds_finished(text: str) -> bool:
     """Whether a transcript taken at a pause sounds like a complete turn: not trailing off
     (``...``, a dash) and not ending in an article, conjunction, preposition, possessive
-    or auxiliary. Empty text (a cough, noise) counts as finished. A cheap lexical rule:
+    or auxiliary (unless a question mark follows it). Empty text (a cough, noise) counts
+    as finished. A cheap lexical rule:
     "What is the best way" passes although more may follow."""
     t = text.strip()
     if not t:
@@ -51,16 +55,18 @@ def sounds_finished(text: str) -> bool:
         return False
     words = t.lower().replace("’", "'").split()
     last = words[-1].strip(".?!,;:\"'()") if words else ""
+    if t.endswith("?") and last in _AUXILIARIES:
+        return True
     return last not in _UNFINISHED
 
 
 #: P(the message ends here) at or above which the turn ends at the pause, by
 #: ``endOfSpeechSensitivity`` (openlive's values, measured with bench/turn_end.py and
-#: bench/voice_quality.py --set pauses; docs/voice.md): LOW ends fewer turns at a pause;
-#: HIGH (0: the LLM is not asked) ends every turn the lexical rule passes, about 0.1 s
-#: sooner than the default, and cuts more speakers off.
-END_THRESHOLDS = {"END_SENSITIVITY_HIGH": 0.0, "END_SENSITIVITY_LOW": 0.3}
-DEFAULT_END_THRESHOLD = 0.1
+#: bench/voice_quality.py --set pauses; docs/voice.md). Google: HIGH "ends speech more
+#: often", LOW "less often", and an unspecified sensitivity is HIGH on the Gemini API
+#: (spec/protocol.md, from the SDK's enum docs): so the default is HIGH's value.
+END_THRESHOLDS = {"END_SENSITIVITY_HIGH": 0.1, "END_SENSITIVITY_LOW": 0.3}
+DEFAULT_END_THRESHOLD = END_THRESHOLDS["END_SENSITIVITY_HIGH"]
 
 
 def end_threshold(sensitivity: str | None) -> float:
