@@ -38,6 +38,10 @@ machine may be shared), with the server's and this client's own shares.
     .venv/bin/python bench/voice_latency.py --concurrent 4 --turns 6
     .venv/bin/python bench/voice_latency.py --engine emulator --json
     .venv/bin/python bench/voice_latency.py --voices flite-slt,flite-rms,espeak-en-us --turns 24
+    .venv/bin/python bench/voice_latency.py --turns 12 --pauses 20   # + false cuts
+
+With one session the plot stacks each turn's stages (from the server's log) inside its
+voice-to-voice bar. ``--pauses N`` adds the false-cut rate on the same server.
 
 Hearing (WER per voice on 48 questions, direct and through a browser path), answers
 (% correct on 56 factual questions) and false cuts (mid-sentence pauses) are measured by
@@ -224,16 +228,21 @@ def server_stage_times(log_path: Path) -> tuple[list[float], list[float], list[f
 async def run_session(url: str, idx: int, utterances: list[tuple[str, bytes]],
                       results: list[dict], turn_timeout: float,
                       silence_ms: int | None = None,
-                      barge_ins: list[tuple[str, bytes, str, bytes]] = ()) -> None:
+                      barge_ins: list[tuple[str, bytes, str, bytes]] = (),
+                      sensitivity: str | None = None) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(url, max_size=None, compression=None) as ws:
         setup: dict = {
             "model": MODEL, "generationConfig": {"responseModalities": ["AUDIO"]},
             "inputAudioTranscription": {}, "outputAudioTranscription": {}}
+        aad: dict = {}
         if silence_ms is not None:
-            setup["realtimeInputConfig"] = {"automaticActivityDetection": {
-                "silenceDurationMs": silence_ms}}
+            aad["silenceDurationMs"] = silence_ms
+        if sensitivity:
+            aad["endOfSpeechSensitivity"] = sensitivity
+        if aad:
+            setup["realtimeInputConfig"] = {"automaticActivityDetection": aad}
         await ws.send(json.dumps({"setup": setup}))
         first = json.loads(await ws.recv())
         if "setupComplete" not in first:
@@ -412,6 +421,13 @@ def summary(values: list[float]) -> dict:
             "min": round(min(values), 3), "max": round(max(values), 3)}
 
 
+#: the per-turn stages from the server's log, stacked in the plot (they add up to v2v)
+STAGES = {"vad": "end of turn (VAD pause + end-of-turn decision)",
+          "whisper": "then: waiting for recognition",
+          "llm": "then: LLM to the first clause",
+          "tts": "then: Piper + sending the first clause"}
+
+
 def plot(results: list[dict], path: str, title: str) -> str | None:
     try:
         import matplotlib
@@ -427,9 +443,15 @@ def plot(results: list[dict], path: str, title: str) -> str | None:
         xs = [r["turn"] for r in rs]
         shift = 0.0 if len(sessions) == 1 else 0.8 * (sessions.index(s) + 0.5) / len(sessions) - 0.4
         ax.bar([x + shift for x in xs],
-               [r["v2v"] for r in rs], width=0.8 / len(sessions),
-               label=f"session {s}: voice-to-voice")
-        if len(sessions) == 1:
+               [r["v2v"] for r in rs], width=0.8 / len(sessions), color="lightgrey"
+               if len(sessions) == 1 else None, label=f"session {s}: voice-to-voice")
+        staged = [r for r in rs if all(k in r for k in STAGES)]
+        if len(sessions) == 1 and len(staged) == len(rs):  # the server log's stages
+            bottom = [0.0] * len(rs)
+            for key, label in STAGES.items():
+                ax.bar(xs, [r[key] for r in rs], width=0.5, bottom=bottom, label=label)
+                bottom = [b + r[key] for b, r in zip(bottom, rs, strict=True)]
+        elif len(sessions) == 1:
             ax.bar(xs, [r.get("asr", 0) for r in rs], width=0.5, color="tab:orange",
                    label="of which: end of speech -> inputTranscription (VAD + ASR)")
     ax.set_xlabel("turn")
@@ -440,6 +462,18 @@ def plot(results: list[dict], path: str, title: str) -> str | None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
+
+
+async def false_cuts(url: str, count: int, engine: str, silence_ms: int | None,
+                     sensitivity: str | None = None) -> dict:
+    """The first ``count`` sentences of the false-cut set (bench/voice_pauses.py),
+    alternately in flite slt and rms, in one session on the running server."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import voice_pauses
+
+    items = voice_pauses.pause_items(["flite-slt", "flite-rms"], count, alternate=True)
+    return voice_pauses.count_cuts(
+        await voice_pauses.pause_session(url, items, silence_ms, sensitivity, engine))
 
 
 def make_voice_speech(voices: list[str], count: int) -> tuple[list[str], list[bytes], list[str]]:
@@ -488,11 +522,14 @@ async def main_async(args: argparse.Namespace) -> int:
         load0 = cpu_sample(proc.pid)
         t_run = time.monotonic()
         await asyncio.gather(*(run_session(url + LIVE_PATH, s, plans[s], results,
-                                           args.turn_timeout, args.silence_ms, barges[s])
+                                           args.turn_timeout, args.silence_ms, barges[s],
+                                           args.sensitivity)
                                for s in range(args.concurrent)))
         run_s = time.monotonic() - t_run
         load = cpu_share(load0, cpu_sample(proc.pid))
         rss = peak_rss_mib(proc.pid)
+        cuts = await false_cuts(url + LIVE_PATH, args.pauses, args.engine,
+                                args.silence_ms, args.sensitivity) if args.pauses else None
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -565,8 +602,9 @@ async def main_async(args: argparse.Namespace) -> int:
                                    / max(1, sum(r["words"] for r in results
                                                 if r["voice"] == v)), 4)
                           for v in dict.fromkeys(who)},
+        "false_cuts": cuts,
         "server_args": extra,
-        "cpu_share": load, "silence_ms": args.silence_ms,
+        "cpu_share": load, "silence_ms": args.silence_ms, "sensitivity": args.sensitivity,
         "run_s": round(run_s, 1), "tts_setup_s": round(synth_s, 1),
         "server_log": str(log_path),
     }
@@ -622,6 +660,11 @@ async def main_async(args: argparse.Namespace) -> int:
     if len(out["wer_per_voice"]) > 1:
         print("WER per voice: " + ", ".join(f"{v} {w:.1%}"
                                             for v, w in out["wer_per_voice"].items()))
+    if cuts:
+        print(f"false cuts: {cuts['cut']}/{cuts['n']} sentences cut at a 300-700 ms pause "
+              f"({cuts['cut'] / max(1, cuts['n']):.0%}; "
+              + ", ".join(f"{v} {c}/{n}" for v, (c, n) in cuts["per_voice"].items())
+              + f"; {cuts['unheard']} not heard)")
     print(f"WER {out['wer']:.3f} ({edits} edits / {words} words); "
           f"missing replies {out['missing_reply']}, timeouts {out['timeouts']}, "
           f"interrupted {out['interrupted']}")
@@ -649,6 +692,9 @@ def main() -> int:
     p.add_argument("--silence-ms", type=int, default=None, metavar="MS",
                    help="send automaticActivityDetection.silenceDurationMs (default: the "
                         "server's default)")
+    p.add_argument("--sensitivity", default=None,
+                   choices=["END_SENSITIVITY_HIGH", "END_SENSITIVITY_LOW"],
+                   help="send automaticActivityDetection.endOfSpeechSensitivity")
     p.add_argument("--barge-in", type=int, default=0, metavar="N",
                    help="then N barge-in turns per session: a question, and 0.5 s into its "
                         "spoken reply the next question over it")
@@ -656,13 +702,18 @@ def main() -> int:
                    help="speak bench/data/voice_questions.txt in these voices (flite / "
                         "espeak-ng, see bench/voice_sets.py; e.g. flite-slt,flite-rms) "
                         "instead of Piper's 24 questions; prints WER per voice")
+    p.add_argument("--pauses", type=int, default=0, metavar="N",
+                   help="then, on the same server, N sentences of the false-cut set "
+                        "(bench/data/voice_pauses.txt: 300-700 ms mid-sentence pauses, in "
+                        "flite slt and rms) in one more session; prints the false-cut rate")
     p.add_argument("--server-arg", action="append", metavar="ARG",
                    help="an extra argument for openlive serve (repeat), e.g. "
                         "--server-arg=--llm-model --server-arg=/path/model.gguf")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     args = p.parse_args()
-    if args.concurrent < 1 or args.turns < 0 or args.barge_in < 0:
-        p.error("--concurrent must be at least 1, --turns and --barge-in at least 0")
+    if args.concurrent < 1 or args.turns < 0 or args.barge_in < 0 or args.pauses < 0:
+        p.error("--concurrent must be at least 1, --turns, --barge-in and --pauses at "
+                "least 0")
     return asyncio.run(main_async(args))
 
 

@@ -23,22 +23,23 @@
 ``--set pauses`` (false cuts)
     bench/data/voice_pauses.txt (30 sentences in 2-3 clauses) spoken clause by clause and
     joined with 300-700 ms of silence, streamed in real time to a server (``openlive serve
-    --engine emulator``, ``models/openlive-emulator`` with TEXT replies and
-    ``inputAudioTranscription``: the same listener as the local engine, no LLM time). A
-    turn is cut when the server finishes more than one input transcription for the
-    sentence, i.e. ended the user's turn while the speaker was only pausing.
+    --engine local``, TEXT replies and ``inputAudioTranscription``; its LLM judges each
+    pause's transcript and answers each turn; ``--engine emulator``: the same listener
+    with the lexical rule alone and no LLM time). A turn is cut when the server finishes
+    more than one input transcription for the sentence, i.e. ended the user's turn while
+    the speaker was only pausing.
 
     .venv/bin/python bench/voice_quality.py --set spoken
     .venv/bin/python bench/voice_quality.py --set spoken --voices flite-slt,espeak-en-us --beam 5
     .venv/bin/python bench/voice_quality.py --set facts
     .venv/bin/python bench/voice_quality.py --set pauses --voices flite-slt,flite-rms
+    .venv/bin/python bench/voice_quality.py --set pauses --engine emulator
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import signal
@@ -46,7 +47,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import voice_pauses  # noqa: E402
 import voice_sets as vs  # noqa: E402
 
 CHUNK = 320  # 20 ms at 16 kHz
@@ -222,104 +224,32 @@ def run_facts(args: argparse.Namespace) -> dict:
 # ----------------------------------------------------------------------- false cuts
 
 
-async def _pause_session(url: str, items: list[tuple[str, str, np.ndarray]],
-                         silence_ms: int | None) -> list[dict]:
-    from websockets.asyncio.client import connect
-
-    results = []
-    async with connect(url, max_size=None, compression=None) as ws:
-        setup: dict = {"model": "models/openlive-emulator",
-                       "generationConfig": {"responseModalities": ["TEXT"]},
-                       "inputAudioTranscription": {}}
-        if silence_ms is not None:
-            setup["realtimeInputConfig"] = {"automaticActivityDetection": {
-                "silenceDurationMs": silence_ms}}
-        await ws.send(json.dumps({"setup": setup}))
-        assert "setupComplete" in json.loads(await ws.recv())
-        finished: list[str] = []
-        current = ""
-        last_tx = time.monotonic()
-
-        async def reader() -> None:
-            nonlocal current, last_tx
-            async for raw in ws:
-                tx = json.loads(raw).get("serverContent", {}).get("inputTranscription")
-                if tx:
-                    last_tx = time.monotonic()
-                    current += tx.get("text", "")
-                    if tx.get("finished"):
-                        finished.append(current)
-                        current = ""
-
-        async def settle() -> None:
-            """Until a turn has been transcribed and nothing more came for 1.5 s (30 s at
-            most: the first turn may wait for the speech models to load)."""
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and (
-                    not finished or time.monotonic() - last_tx < 1.5):
-                await asyncio.sleep(0.05)
-
-        task = asyncio.create_task(reader())
-        try:
-            warm = items[0][2]  # one turn first, not counted: the models load and warm up
-            for i in range(0, len(warm), CHUNK):
-                await ws.send(json.dumps({"realtimeInput": {"audio": {
-                    "mimeType": "audio/pcm;rate=16000",
-                    "data": base64.b64encode(warm[i:i + CHUNK].tobytes()).decode()}}}))
-            await ws.send(json.dumps({"realtimeInput": {"audioStreamEnd": True}}))
-            await settle()
-            for n, (voice, text, pcm) in enumerate(items):
-                finished.clear()
-                pcm = np.concatenate([np.zeros(3200, "<i2"), pcm, np.zeros(24000, "<i2")])
-                t0 = time.monotonic()
-                for k, i in enumerate(range(0, len(pcm), CHUNK)):
-                    due = t0 + k * 0.02
-                    if due > time.monotonic():
-                        await asyncio.sleep(due - time.monotonic())
-                    await ws.send(json.dumps({"realtimeInput": {"audio": {
-                        "mimeType": "audio/pcm;rate=16000",
-                        "data": base64.b64encode(pcm[i:i + CHUNK].tobytes()).decode()}}}))
-                await settle()
-                results.append({"voice": voice, "text": text, "turns": list(finished)})
-                mark = "CUT " if len(finished) > 1 else "ok  "
-                progress(f"  {n + 1:>2}/{len(items)} {mark}{voice:<14} {finished!r}")
-        finally:
-            task.cancel()
-    return results
-
-
 def run_pauses(args: argparse.Namespace) -> dict:
     from voice_latency import LIVE_PATH, start_server
 
-    items = []
-    for clauses in vs.pause_utterances()[:args.limit or None]:
-        text = " ".join(clauses)
-        gaps = vs.pause_lengths_ms(text, len(clauses) - 1)
-        for voice in args.voices:
-            items.append((voice, text, vs.join_with_pauses(
-                [vs.speak(voice, c) for c in clauses], gaps)))
-    proc, url, log_path = start_server("emulator", 300)
+    items = voice_pauses.pause_items(args.voices, args.limit)
+    proc, url, log_path = start_server(args.engine, 300)
     try:
-        results = asyncio.run(_pause_session(url + LIVE_PATH, items, args.silence_ms))
+        results = asyncio.run(voice_pauses.pause_session(
+            url + LIVE_PATH, items, args.silence_ms, args.sensitivity, args.engine))
     finally:
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    by_voice = defaultdict(list)
-    for r in results:
-        by_voice[r["voice"]].append(len(r["turns"]) > 1)
-    cut = sum(len(r["turns"]) > 1 for r in results)
-    unheard = sum(not r["turns"] for r in results)
-    print(f"\nfalse cuts (pauses 300-700 ms; silenceDurationMs "
-          f"{args.silence_ms or 'server default'}; load average {uptime()}):")
-    for v, cuts in by_voice.items():
-        print(f"  {v:<16} {sum(cuts)}/{len(cuts)} cut ({sum(cuts) / len(cuts):.0%})")
+    counted = voice_pauses.count_cuts(results)
+    cut, unheard = counted["cut"], counted["unheard"]
+    print(f"\nfalse cuts (pauses 300-700 ms; --engine {args.engine}; silenceDurationMs "
+          f"{args.silence_ms or 'server default'}; endOfSpeechSensitivity "
+          f"{args.sensitivity or 'default'}; load average {uptime()}):")
+    for v, (c, n) in counted["per_voice"].items():
+        print(f"  {v:<16} {c}/{n} cut ({c / n:.0%})")
     print(f"  {'all':<16} {cut}/{len(results)} cut ({cut / len(results):.1%}); "
           f"{unheard} not heard at all; server log {log_path}")
     return {"set": "pauses", "cut": cut, "n": len(results), "unheard": unheard,
-            "silence_ms": args.silence_ms, "loadavg": uptime()}
+            "engine": args.engine, "silence_ms": args.silence_ms,
+            "sensitivity": args.sensitivity, "loadavg": uptime()}
 
 
 def main() -> int:
@@ -335,6 +265,12 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=0, metavar="N", help="first N items only")
     p.add_argument("--silence-ms", type=int, default=None,
                    help="VAD silenceDurationMs (default: the server's)")
+    p.add_argument("--engine", choices=["local", "emulator"], default="local",
+                   help="pauses: the server's engine (default local: its LLM judges the "
+                        "pause's transcript; the emulator uses the lexical rule alone)")
+    p.add_argument("--sensitivity", default=None,
+                   choices=["END_SENSITIVITY_HIGH", "END_SENSITIVITY_LOW"],
+                   help="pauses: endOfSpeechSensitivity in the setup (default: none)")
     p.add_argument("--beam", type=int, default=None, help="spoken: Whisper beam size")
     p.add_argument("--window", type=float, default=None,
                    help="spoken: Whisper window in seconds (0: the full 30 s)")
