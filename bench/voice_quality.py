@@ -8,9 +8,9 @@
     question, 1 s of silence in 20 ms chunks through the server's VAD
     (``VadSegmenter``, default ``VadConfig`` or ``--silence-ms``), every utterance it
     cuts transcribed by the server's recognizer (``Transcriber`` as ``VoiceModels``
-    builds it, or as the ``--beam``/``--window``/``--asr-prompt`` flags change it). Each
-    voice twice: ``direct`` (16 kHz as made) and ``browser`` (48 kHz through a simulated
-    browser capture path and the server's 48 -> 16 kHz resampling: see
+    builds it, or as the ``--whisper-model``/``--beam``/``--window``/``--asr-prompt`` flags
+    change it). Each voice twice: ``direct`` (16 kHz as made) and ``browser`` (48 kHz
+    through a simulated browser capture path and the server's 48 -> 16 kHz resampling: see
     ``voice_sets.browser_path``). Prints WER per voice and path, ASR time per utterance,
     the proper nouns that did not come through, and the worst transcripts.
 ``--set facts`` (answers)
@@ -31,6 +31,7 @@
 
     .venv/bin/python bench/voice_quality.py --set spoken
     .venv/bin/python bench/voice_quality.py --set spoken --voices flite-slt,espeak-en-us --beam 5
+    .venv/bin/python bench/voice_quality.py --set spoken --paths direct --whisper-model DIR
     .venv/bin/python bench/voice_quality.py --set facts
     .venv/bin/python bench/voice_quality.py --set pauses --voices flite-slt,flite-rms
     .venv/bin/python bench/voice_quality.py --set pauses --engine emulator
@@ -89,7 +90,7 @@ def run_spoken(args: argparse.Namespace) -> dict:
     from openlive.engines.audio.vad import VadConfig
     from openlive.engines.audio.voice_models import VoiceModels
 
-    models = VoiceModels()
+    models = VoiceModels(whisper_model=args.whisper_model)
     tr = models.transcriber()
     if args.beam is not None:
         tr.beam_size = args.beam
@@ -134,7 +135,8 @@ def run_spoken(args: argparse.Namespace) -> dict:
         return sum(r["edits"] for r in rs) / max(1, sum(r["words"] for r in rs))
 
     table = {}
-    print(f"\nWER per voice ({len(questions)} questions; beam {tr.beam_size}, window "
+    print(f"\nWER per voice ({len(questions)} questions; "
+          f"{args.whisper_model or 'shipped Whisper base'}; beam {tr.beam_size}, window "
           f"{tr.window_s} s, prompt {args.asr_prompt!r}; load average {uptime()})")
     print(f"{'voice':<18}" + "".join(f"{p:>10}" for p in paths)
           + f"{'cut':>6}{'asr p50':>9}{'asr p95':>9}")
@@ -163,7 +165,8 @@ def run_spoken(args: argparse.Namespace) -> dict:
             "asr_p50_s": round(float(np.percentile(asr_all, 50)), 3),
             "asr_p95_s": round(float(np.percentile(asr_all, 95)), 3),
             "missed_nouns": dict(missed), "beam": tr.beam_size, "window_s": tr.window_s,
-            "asr_prompt": args.asr_prompt, "loadavg": uptime()}
+            "asr_prompt": args.asr_prompt, "whisper_model": args.whisper_model,
+            "loadavg": uptime()}
 
 
 # ------------------------------------------------------------------------ answers
@@ -271,6 +274,9 @@ def main() -> int:
     p.add_argument("--sensitivity", default=None,
                    choices=["END_SENSITIVITY_HIGH", "END_SENSITIVITY_LOW"],
                    help="pauses: endOfSpeechSensitivity in the setup (default: none)")
+    p.add_argument("--whisper-model", default=None, metavar="DIR",
+                   help="spoken: another CTranslate2 Whisper model directory (model.bin, "
+                        "config.json, tokenizer.json; default: the shipped Whisper base)")
     p.add_argument("--beam", type=int, default=None, help="spoken: Whisper beam size")
     p.add_argument("--window", type=float, default=None,
                    help="spoken: Whisper window in seconds (0: the full 30 s)")
