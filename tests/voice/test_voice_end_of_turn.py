@@ -168,6 +168,29 @@ async def test_silence_duration_ms_in_the_setup_is_the_rule(speech):
         await listener.aclose()
 
 
+async def test_on_pause_hears_the_transcript_with_silence_duration_ms_too(speech):
+    """The local engine starts its answer at the pause (engines/local/speculation.py)
+    whichever rule ends the turn: with silenceDurationMs the silence still decides."""
+    setup = {"realtimeInputConfig": {"automaticActivityDetection": {
+        "silenceDurationMs": 1500}}}
+    from openlive.engines.audio.voice_models import VoiceModels
+
+    heard: list[str | None] = []
+    inputs = _Inputs()
+    listener = Listener(Setup.model_validate({"model": "models/openlive-local", **setup}),
+                        VoiceModels(transcriber=_Text("What is the capital of France?"),
+                                    synthesizer=object()), inputs)
+    listener.on_pause = heard.append
+    try:
+        await _feed(listener, _silence(200) + speech + _silence(400))
+        await _pause_heard(listener, inputs)
+        assert heard == ["What is the capital of France?"] and inputs.turns == []
+        await _feed(listener, speech[:6400])  # the user speaks on
+        assert heard == ["What is the capital of France?", None]
+    finally:
+        await listener.aclose()
+
+
 def test_the_silence_window_follows_the_setup():
     from openlive.engines.audio.listener import _vad_config
 

@@ -167,8 +167,9 @@ class Listener:
             self._while_speaking()
 
     def _judge(self, fut: asyncio.Future[str], key: tuple[float, float]) -> None:
-        """The transcript at a pause: if it sounds finished (:mod:`.turn_end`) and the
-        pause goes on, the turn ends now instead of after the whole silence window."""
+        """The transcript at a pause: if it sounds finished (:mod:`.turn_end`), ``on_pause``
+        hears it, and (without ``silenceDurationMs``) if the pause goes on, the turn ends
+        now instead of after the whole silence window."""
         if fut.cancelled() or fut.exception() is not None or key != self._spec_key:
             return
         text = fut.result()
@@ -177,6 +178,8 @@ class Listener:
         if self.on_pause is not None and text:
             self._pause_told = True
             self.on_pause(text)
+        if not self.smart_end:  # silenceDurationMs: the silence alone ends the turn
+            return
         scorer = self.turn_end
         if scorer is None or not text:
             self._finished(key)
@@ -250,7 +253,7 @@ class Listener:
                 if audio is not None:
                     self._spec_key = key
                     self._spec = self._run_asr(audio)
-                    if self.smart_end:
+                    if self.smart_end or self.on_pause is not None:
                         self._spec.add_done_callback(lambda fut, k=key: self._judge(fut, k))
                     if self._partial is not None:
                         partial = self._partial
