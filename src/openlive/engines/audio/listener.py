@@ -184,7 +184,9 @@ class Listener:
         if scorer is None or not text:
             self._finished(key)
             return
-        task = asyncio.ensure_future(asyncio.to_thread(scorer.p_end, text))
+        from .llm import LLM_WAITS  # it waits for a llama.cpp slot: not the loop's pool
+
+        task = asyncio.get_running_loop().run_in_executor(LLM_WAITS, scorer.p_end, text)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         t0 = time.monotonic()
@@ -318,7 +320,9 @@ class Listener:
                 return str(models.transcriber().transcribe(
                     audio, prompt=ASSISTANT_PROMPT)).strip()
 
-        task = asyncio.ensure_future(asyncio.to_thread(run))
+        # recognition has threads of its own (VoiceModels.asr_executor): on the loop's
+        # default pool it could wait behind threads blocked on the LLM
+        task = asyncio.get_running_loop().run_in_executor(models.asr_executor, run)
         self._tasks.add(task)  # cancelled by aclose like the rest
         task.add_done_callback(self._tasks.discard)
         return task

@@ -18,6 +18,7 @@ concurrent requests on its slots. Calls block: the async methods run them in a t
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,13 @@ _DONE = object()
 #: behind each other's whole answers: with 4 voice sessions a short answer's first token
 #: came after 5.0-5.6 s; with 4 slots after 0.85-0.96 s (continuous batching).
 PARALLEL = 4
+
+#: Threads that wait on llama.cpp (a streamed answer's next delta, a tool choice, an
+#: end-of-turn score). Each blocks while llama.cpp has no free slot, so they have a pool of
+#: their own: on the event loop's default executor (6 threads on 2 cores) waiting answers
+#: starved speech recognition and synthesis (one recognition waited 42 s behind queued
+#: answers begun at pauses; bench/voice_quality.py --set pauses --silence-ms 800).
+LLM_WAITS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="llm-wait")
 
 
 def load_llama(model: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096,
@@ -193,8 +202,9 @@ class LocalLLM:
         stop = threading.Event()  # set when this consumer goes away (e.g. barge-in)
         it = iter(self.stream(messages, usage=usage, stop=stop, **params))
         try:
+            loop = asyncio.get_running_loop()
             while True:
-                delta = await asyncio.to_thread(next, it, None)
+                delta = await loop.run_in_executor(LLM_WAITS, next, it, None)
                 if delta is None:
                     return
                 yield delta
@@ -204,7 +214,8 @@ class LocalLLM:
     async def achoose_tool(self, messages: Sequence[Mapping[str, Any]],
                            tools: Sequence[Mapping[str, Any]], *,
                            usage: Usage | None = None) -> ToolChoice:
-        return await asyncio.to_thread(self.choose_tool, messages, tools, usage=usage)
+        return await asyncio.get_running_loop().run_in_executor(
+            LLM_WAITS, functools.partial(self.choose_tool, messages, tools, usage=usage))
 
     async def aclose(self) -> None:
         """Nothing to release: the llama.cpp server is shared by the process."""

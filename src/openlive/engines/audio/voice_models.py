@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 log = logging.getLogger("openlive.voice")
@@ -51,6 +52,9 @@ class VoiceModels:
         self._preload: threading.Thread | None = None
         self._preloaded: set[str] = set()  # "speaking", "hearing": preloads started
         self._asr_running = 0  # recognitions in progress, all sessions
+        # the sessions' recognitions (final, speculative, partial) run here, not on the
+        # event loop's default pool, where threads waiting on the LLM could hold them up
+        self.asr_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="asr")
 
     @property
     def asr_busy(self) -> bool:
