@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -169,14 +168,7 @@ def main() -> int:
               f"{np.percentile(times, 50):>9.3f}{np.percentile(times, 95):>9.3f}")
     print(f"{'all voices':<18}{wer(rows):>10.1%}{'':>6}"
           f"{np.percentile(asr_all, 50):>9.3f}{np.percentile(asr_all, 95):>9.3f}")
-    missed = Counter(n for r in rows for n in r["missed"])
-    nouns = Counter(n for r in rows for n in vs.proper_nouns(r["text"]))
-    print("\nproper nouns missed (times missed / times spoken): " + (", ".join(
-        f"{n} {missed[n]}/{nouns[n]}" for n, _ in missed.most_common()) or "none"))
-    worst = sorted(rows, key=lambda r: -r["edits"])[:args.show]
-    print(f"\nworst {len(worst)} transcripts:")
-    for r in worst:
-        print(f"  {r['voice']:<16} {r['edits']}/{r['words']}  {r['text']!r} -> {r['heard']!r}")
+    missed = vs.print_misses(rows, args.show)
     if args.json:
         Path(args.json).write_text(json.dumps({
             "recogniser": "moonshine tiny-en", "version": moonshine_voice.__version__,

@@ -232,17 +232,14 @@ async def run_session(url: str, idx: int, utterances: list[tuple[str, bytes]],
                       sensitivity: str | None = None) -> None:
     from websockets.asyncio.client import connect
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import voice_sets
+
     async with connect(url, max_size=None, compression=None) as ws:
         setup: dict = {
             "model": MODEL, "generationConfig": {"responseModalities": ["AUDIO"]},
             "inputAudioTranscription": {}, "outputAudioTranscription": {}}
-        aad: dict = {}
-        if silence_ms is not None:
-            aad["silenceDurationMs"] = silence_ms
-        if sensitivity:
-            aad["endOfSpeechSensitivity"] = sensitivity
-        if aad:
-            setup["realtimeInputConfig"] = {"automaticActivityDetection": aad}
+        voice_sets.activity_detection(setup, silence_ms, sensitivity)
         await ws.send(json.dumps({"setup": setup}))
         first = json.loads(await ws.recv())
         if "setupComplete" not in first:

@@ -57,13 +57,7 @@ async def pause_session(url: str, items: list[tuple[str, str, np.ndarray]],
         setup: dict = {"model": f"models/openlive-{engine}",
                        "generationConfig": {"responseModalities": ["TEXT"]},
                        "inputAudioTranscription": {}}
-        aad: dict = {}
-        if silence_ms is not None:
-            aad["silenceDurationMs"] = silence_ms
-        if sensitivity:
-            aad["endOfSpeechSensitivity"] = sensitivity
-        if aad:
-            setup["realtimeInputConfig"] = {"automaticActivityDetection": aad}
+        vs.activity_detection(setup, silence_ms, sensitivity)
         await ws.send(json.dumps({"setup": setup}))
         assert "setupComplete" in json.loads(await ws.recv())
         finished: list[str] = []

@@ -48,7 +48,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -152,15 +151,7 @@ def run_spoken(args: argparse.Namespace) -> dict:
     overall = {p: round(wer([r for r in rows if r["path"] == p]), 4) for p in paths}
     print(f"{'all voices':<18}" + "".join(f"{overall[p]:>10.1%}" for p in paths)
           + f"{'':>6}{np.percentile(asr_all, 50):>9.3f}{np.percentile(asr_all, 95):>9.3f}")
-    missed = Counter(n for r in rows for n in r["missed"])
-    nouns = Counter(n for r in rows for n in vs.proper_nouns(r["text"]))
-    print("\nproper nouns missed (times missed / times spoken): " + (", ".join(
-        f"{n} {missed[n]}/{nouns[n]}" for n, _ in missed.most_common()) or "none"))
-    worst = sorted(rows, key=lambda r: -r["edits"])[:args.show]
-    print(f"\nworst {len(worst)} transcripts:")
-    for r in worst:
-        print(f"  {r['voice']:<16} {r['path']:<8} {r['edits']}/{r['words']}  "
-              f"{r['text']!r} -> {r['heard']!r}")
+    missed = vs.print_misses(rows, args.show)
     return {"set": "spoken", "wer": table, "wer_all": overall,
             "asr_p50_s": round(float(np.percentile(asr_all, 50)), 3),
             "asr_p95_s": round(float(np.percentile(asr_all, 95)), 3),

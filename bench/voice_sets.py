@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import wave
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -249,3 +250,37 @@ def contains_answer(reply: str, answers: list[str]) -> bool:
         if a.strip().isdigit() and _answer_form(number_words(int(a))) in r_words:
             return True
     return False
+
+
+def print_misses(rows: list[dict], show: int) -> Counter:
+    """Print the proper nouns missed (of those spoken) and the ``show`` worst transcripts,
+    for rows of ``voice``, ``text``, ``heard``, ``edits``, ``words``, ``missed`` (and
+    ``path`` when there is one); return the missed nouns' counts."""
+    missed = Counter(n for r in rows for n in r["missed"])
+    nouns = Counter(n for r in rows for n in proper_nouns(r["text"]))
+    print("\nproper nouns missed (times missed / times spoken): " + (", ".join(
+        f"{n} {missed[n]}/{nouns[n]}" for n, _ in missed.most_common()) or "none"))
+    worst = sorted(rows, key=lambda r: -r["edits"])[:show]
+    print(f"\nworst {len(worst)} transcripts:")
+    for r in worst:
+        path = f" {r['path']:<8}" if "path" in r else ""
+        print(f"  {r['voice']:<16}{path} {r['edits']}/{r['words']}  "
+              f"{r['text']!r} -> {r['heard']!r}")
+    return missed
+
+
+# ------------------------------------------------------------------------ setups
+
+
+def activity_detection(setup: dict, silence_ms: int | None,
+                       sensitivity: str | None = None) -> dict:
+    """``setup`` with ``realtimeInputConfig.automaticActivityDetection`` carrying
+    ``silenceDurationMs`` / ``endOfSpeechSensitivity`` when given (else unchanged)."""
+    aad: dict = {}
+    if silence_ms is not None:
+        aad["silenceDurationMs"] = silence_ms
+    if sensitivity:
+        aad["endOfSpeechSensitivity"] = sensitivity
+    if aad:
+        setup["realtimeInputConfig"] = {"automaticActivityDetection": aad}
+    return setup
