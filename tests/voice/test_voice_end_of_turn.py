@@ -144,15 +144,20 @@ async def test_a_finished_sentence_ends_the_turn_at_the_pause(speech):
         await listener.aclose()
 
 
-async def test_an_unfinished_sentence_waits_for_the_long_silence(speech):
-    listener, inputs = await _listen("What is the capital of", speech)
+async def _ends_only_after_the_long_silence(text: str, speech: bytes,
+                                            turn_end: LLMTurnEnd | None = None) -> None:
+    listener, inputs = await _listen(text, speech, turn_end=turn_end)
     try:
         assert inputs.turns == [] and listener._segmenter.speaking
         await _feed(listener, _silence(SMART_END_SILENCE_MS))
         await asyncio.wait_for(inputs.turn.wait(), 60)
-        assert inputs.turns == ["What is the capital of"]
+        assert inputs.turns == [text]
     finally:
         await listener.aclose()
+
+
+async def test_an_unfinished_sentence_waits_for_the_long_silence(speech):
+    await _ends_only_after_the_long_silence("What is the capital of", speech)
 
 
 async def test_silence_duration_ms_in_the_setup_is_the_rule(speech):
@@ -242,14 +247,7 @@ async def test_the_llm_ends_a_finished_question_at_the_pause(speech, scorer):
 
 
 async def test_a_clause_the_llm_expects_more_of_waits_for_the_long_silence(speech, scorer):
-    listener, inputs = await _listen("How many people", speech, turn_end=scorer)
-    try:
-        assert inputs.turns == [] and listener._segmenter.speaking
-        await _feed(listener, _silence(SMART_END_SILENCE_MS))
-        await asyncio.wait_for(inputs.turn.wait(), 60)
-        assert inputs.turns == ["How many people"]
-    finally:
-        await listener.aclose()
+    await _ends_only_after_the_long_silence("How many people", speech, scorer)
 
 
 async def test_low_sensitivity_waits_where_the_default_ends(speech, scorer):
