@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 
 from test_cli import OPENLIVE, Served, run_to_exit
@@ -25,8 +26,11 @@ async def launch_workers(port: int, store: str, workers: int = 2) -> Served:
 
 
 async def wait_for_workers(served: Served, workers: int) -> None:
+    """Until every worker serves (has logged its endpoint). Not just any line of each: a
+    worker killed between its first line and its endpoint never logs the endpoint, and a
+    test that then counts endpoints waits for one that cannot come."""
     async with asyncio.timeout(20):
-        while sum(f"w{i}:" in served.log for i in range(workers)) < workers:
+        while sum(f" w{i}: Live endpoint" in served.log for i in range(workers)) < workers:
             await asyncio.sleep(0.1)
 
 
@@ -69,8 +73,9 @@ async def test_two_workers_share_the_port_and_resume_each_others_sessions(tmp_pa
         assert "not found" not in served.log
     finally:
         code = await served.stop(signal.SIGTERM, timeout=20)
+        print(served.log)  # shown when the test fails
     assert code == 0
-    assert not listening(port)  # every worker is gone: nothing listens any more
+    assert not await still_listening(port)  # every worker is gone: nothing listens any more
 
 
 async def test_workers_need_a_shared_store():
@@ -105,10 +110,12 @@ def alive(pid: int) -> bool:
     return state != "Z"  # a zombie has stopped; only its parent's wait() is missing
 
 
-def listening(port: int) -> bool:
-    """Does any socket on this machine listen on TCP ``port`` (/proc/net/tcp, tcp6)? Not
-    a connect(): connecting to a closed port in the ephemeral range can connect to itself
-    when the kernel picks that same port as the source (a TCP self-connect)."""
+def listening(port: int) -> list[str]:
+    """The sockets on this machine that listen on TCP ``port`` (/proc/net/tcp, tcp6), each
+    named with the processes that hold it ("inode 123: pid 45 (python)"); empty if none.
+    Not a connect(): connecting to a closed port in the ephemeral range can connect to
+    itself when the kernel picks that same port as the source (a TCP self-connect)."""
+    inodes = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -117,8 +124,37 @@ def listening(port: int) -> bool:
         for line in lines:
             fields = line.split()
             if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                return True
-    return False
+                inodes.append(fields[9])
+    return [f"inode {inode}: {holders(inode)}" for inode in inodes]
+
+
+async def still_listening(port: int, within: float = 10) -> list[str]:
+    """:func:`listening` once it is empty, or after ``within`` seconds. A process that has
+    exited can leave its listening socket in /proc/net/tcp for a moment, held by no
+    process (the kernel releases a dead process's files after it is gone: seen here as
+    "no process (closing)"); an orphan worker would hold it for good."""
+    deadline = time.monotonic() + within
+    while (found := listening(port)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    return found
+
+
+def holders(inode: str) -> str:
+    """Which processes hold socket ``inode`` open, with their state and parent."""
+    found = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            fds = [os.readlink(fd) for fd in fd_dir.iterdir()]
+            stat = (fd_dir.parent / "stat").read_text()
+        except OSError:
+            continue
+        if f"socket:[{inode}]" in fds:
+            comm, rest = stat.split(" (", 1)[1].rsplit(")", 1)
+            state, ppid = rest.split()[:2]
+            threads = len(list((fd_dir.parent / "task").iterdir()))
+            found.append(f"pid {fd_dir.parent.name} ({comm}, state {state}, ppid {ppid}, "
+                         f"{threads} threads)")
+    return ", ".join(found) or "no process (closing)"
 
 
 async def the_worker(served: Served) -> int:
@@ -151,6 +187,7 @@ async def test_a_killed_worker_is_replaced_and_logged(tmp_path: Path):
         assert reply == "You said: after the kill"
     finally:
         code = await served.stop(signal.SIGTERM, timeout=20)
+        print(served.log)  # shown when the test fails
     assert code == 0
     assert not alive(second)
 
@@ -166,17 +203,16 @@ async def test_the_workers_stop_when_worker_0_dies(tmp_path: Path):
         async with asyncio.timeout(30):
             while alive(child):
                 await asyncio.sleep(0.1)
-        assert not listening(port)  # no orphan serves the port
+        assert not await still_listening(port)  # no orphan serves the port
     finally:
         served.kill()
         await served.stop(None, timeout=20)
+        print(served.log)  # shown when the test fails
 
 
 async def test_a_worker_that_keeps_ending_at_once_is_started_less_and_less_often(monkeypatch):
     """The supervisor alone, with a worker that ends as soon as it starts (no processes):
     the waits between starts double (a crash loop neither spins nor floods the log)."""
-    import time
-
     from openlive.server import workers as wk
 
     monkeypatch.setattr(wk, "RESTART_DELAY", 0.05)

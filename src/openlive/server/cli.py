@@ -220,6 +220,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[st
         print(f"openlive: {exc}", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
+    if args.worker_parent:  # worker 1..N-1 of --workers N: stop with worker 0
+        from .workers import die_with_parent
+        die_with_parent(args.worker_parent)
     if args.print_config:
         print(resolved.as_toml(args), end="")
         return 0

@@ -4,8 +4,9 @@
 - A worker that exits while the server runs (killed, crashed) is logged and replaced,
   at most once every ``RESTART_DELAY`` seconds per worker.
 - When worker 0 dies, even by SIGKILL, the others stop: on Linux the kernel sends them
-  SIGTERM (``prctl(PR_SET_PDEATHSIG)``); everywhere, each worker also checks every
-  ``PARENT_CHECK`` seconds that worker 0 is still its parent, and stops when it is not.
+  SIGTERM (``prctl(PR_SET_PDEATHSIG)``, which each worker asks for first thing,
+  :func:`die_with_parent`); everywhere, each worker also checks every ``PARENT_CHECK``
+  seconds that worker 0 is still its parent, and stops when it is not.
 """
 
 from __future__ import annotations
@@ -28,15 +29,21 @@ PARENT_CHECK = 1.0  # seconds between a worker's checks that worker 0 lives
 STOP_TIMEOUT = 10.0  # seconds a worker gets to stop before it is killed
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
-    """In a new worker, before it runs: SIGTERM when the process that started it dies."""
-    try:
-        import ctypes
+def die_with_parent(parent: int) -> None:
+    """First thing in worker 1..N-1: ask the kernel for SIGTERM when worker 0 (``parent``)
+    dies (Linux), and stop now if it already has. Asked here, after exec, and not in a
+    ``preexec_fn`` between fork and exec: worker 0 has threads when it restarts a worker,
+    and "the child process could deadlock before exec is called" (Python's subprocess
+    documentation on ``preexec_fn``)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the worker's parent check still stops it
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # the parent check (stop_when_orphaned) still stops it
+    if os.getppid() != parent:
+        raise SystemExit(f"openlive: worker 0 (pid {parent}) is gone: not starting")
 
 
 class Workers:
@@ -54,9 +61,7 @@ class Workers:
     def _start(self, index: int) -> None:
         cmd = [sys.executable, "-m", "openlive.cli", *self.argv, "--worker-index", str(index),
                "--worker-parent", str(os.getpid())]
-        linux = sys.platform.startswith("linux")
-        self.children[index] = subprocess.Popen(
-            cmd, preexec_fn=_die_with_parent if linux else None)  # noqa: PLW1509
+        self.children[index] = subprocess.Popen(cmd)
         self._started_at[index] = time.monotonic()
 
     def start(self) -> None:
