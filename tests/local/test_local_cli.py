@@ -28,7 +28,7 @@ def closed_port() -> int:
 def test_help_lists_every_model_option():
     out = subprocess.run([OPENLIVE, "serve", "--help"],
                          capture_output=True, text=True, timeout=60).stdout
-    for flag in ("--llm-model", "--llm-threads", "--llm-context", "--llm-url",
+    for flag in ("--llm-model", "--llm-threads", "--llm-context", "--llm-slots", "--llm-url",
                  "--llm-model-name", "--llm-api-key-env", "--llm-tools", "--whisper-model",
                  "--piper-voice", "--piper-config"):
         assert flag in out
@@ -41,6 +41,7 @@ def test_help_lists_every_model_option():
     (["--piper-voice", "/nonexistent.onnx"], "--piper-voice /nonexistent.onnx: no such file"),
     (["--piper-config", sys.executable], "--piper-config needs --piper-voice"),
     (["--llm-threads", "0"], "--llm-threads must be at least 1"),
+    (["--llm-slots", "0"], "--llm-slots must be at least 1"),
     (["--llm-model-name", "x"], "--llm-model-name needs --llm-url"),
     (["--llm-url", "ftp://host/v1"], "not an http(s) URL"),
 ])
@@ -74,7 +75,9 @@ def test_the_engine_is_built_with_every_model_loaded_and_warmed(caplog):
 
     parser = argparse.ArgumentParser()
     add_engine_arguments(parser)
-    with caplog.at_level(logging.INFO, "openlive.voice"):
-        engine = build_engine(parser.parse_args(["--engine", "local"]))
+    with caplog.at_level(logging.INFO, "openlive"):
+        engine = build_engine(parser.parse_args(["--engine", "local", "--llm-slots", "3"]))
     assert engine.voice._transcriber is not None and engine.voice._synthesizer is not None
     assert "speech models warmed up" in caplog.text
+    assert engine.llm().server is not None
+    assert "2 threads, 3 slots" in caplog.text  # --llm-slots reached llama.cpp

@@ -130,8 +130,10 @@ def tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
 
 class LocalLLM:
     def __init__(self, model: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096,
-                 threads: int = 2, cache: str | os.PathLike[str] | None = None) -> None:
-        self.server = load_llama(model, n_ctx=n_ctx, threads=threads, cache=cache)
+                 threads: int = 2, cache: str | os.PathLike[str] | None = None,
+                 parallel: int | None = None) -> None:
+        self.server = load_llama(model, n_ctx=n_ctx, threads=threads, cache=cache,
+                                 parallel=parallel or PARALLEL)
 
     def describe(self) -> str:
         return "llama.cpp in-process"

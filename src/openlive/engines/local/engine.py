@@ -41,15 +41,17 @@ class LocalEngine(Engine):
 
     def __init__(self, *, voice: VoiceModels | None = None, llm_model: str | None = None,
                  threads: int = 2, n_ctx: int = 4096, llm: Any = None,
-                 vision: Vision | None = None) -> None:
+                 vision: Vision | None = None, slots: int | None = None) -> None:
         """``llm``: a ready LLM back end (e.g. an
         :class:`~openlive.engines.audio.openai_llm.OpenAILLM`) instead of the in-process
         llama.cpp on ``llm_model`` (default: the shipped GGUF). ``vision``: what describes
-        the video (:mod:`openlive.engines.vision`); None: frames are not looked at."""
+        the video (:mod:`openlive.engines.vision`); None: frames are not looked at.
+        ``slots``: the in-process LLM's llama.cpp slots (default ``llm.PARALLEL``)."""
         self.voice = voice or VoiceModels.shared()
         self.llm_model = llm_model
         self.threads = threads
         self.n_ctx = n_ctx
+        self.slots = slots
         self._llm: Any = llm
         self._lock = threading.Lock()
         self.vision = vision
@@ -63,7 +65,8 @@ class LocalEngine(Engine):
             if self._llm is None:
                 from ..audio.llm import LocalLLM
 
-                self._llm = LocalLLM(self.llm_model, n_ctx=self.n_ctx, threads=self.threads)
+                self._llm = LocalLLM(self.llm_model, n_ctx=self.n_ctx, threads=self.threads,
+                                     parallel=self.slots)
             return self._llm
 
     def loaded_llm(self) -> Any:

@@ -33,7 +33,10 @@ def add_arguments(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--llm-threads", type=int, default=2, metavar="N",
                    help="CPU threads for the in-process LLM (default 2)")
     g.add_argument("--llm-context", type=int, default=4096, metavar="TOKENS",
-                   help="the in-process LLM's context size (default 4096)")
+                   help="the in-process LLM's context size per slot (default 4096)")
+    g.add_argument("--llm-slots", type=int, default=None, metavar="N",
+                   help="requests the in-process LLM decodes side by side (llama.cpp "
+                        "slots, default 4); each slot holds --llm-context tokens of memory")
     g.add_argument("--llm-url", metavar="URL",
                    help="call an OpenAI-compatible chat-completions endpoint instead of the "
                         "in-process LLM, e.g. http://127.0.0.1:8080/v1 (llama.cpp server, vLLM)")
@@ -80,8 +83,9 @@ def _checked(args: argparse.Namespace) -> None:
     check_remote_arguments(args)
     if args.piper_config and not args.piper_voice:
         raise EngineOptionError("--piper-config needs --piper-voice")
-    for flag, attr in (("--llm-threads", "llm_threads"), ("--llm-context", "llm_context")):
-        if getattr(args, attr) < 1:
+    for flag, attr in (("--llm-threads", "llm_threads"), ("--llm-context", "llm_context"),
+                       ("--llm-slots", "llm_slots")):
+        if getattr(args, attr) is not None and getattr(args, attr) < 1:
             raise EngineOptionError(f"{flag} must be at least 1")
     if args.llm_url is None:
         for flag, attr in (("--llm-model-name", "llm_model_name"),
@@ -140,7 +144,7 @@ def build(args: argparse.Namespace) -> Any:
     llm = _http_llm(args) if args.llm_url else None
     engine = LocalEngine(voice=voice, llm=llm, llm_model=args.llm_model,
                          threads=args.llm_threads, n_ctx=args.llm_context,
-                         vision=build_vision(args))
+                         slots=args.llm_slots, vision=build_vision(args))
     logging.getLogger("openlive.server").info("loading the local models…")
     for what, load in (("--llm-model", engine.llm), ("--whisper-model", voice.transcriber),
                        ("--piper-voice", voice.synthesizer)):
