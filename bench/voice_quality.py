@@ -103,6 +103,15 @@ def run_spoken(args: argparse.Namespace) -> dict:
         args.asr_prompt = ASSISTANT_PROMPT
     tr.warm_up()
     questions = vs.spoken_questions()[:args.limit or None]
+    prompts = {q: args.asr_prompt or None for q in questions}
+    if args.context != "none":  # the listener's prompt after a reply (asr.context_prompt)
+        from openlive.engines.audio.asr import context_prompt
+
+        replies = previous_replies(questions, args)
+        n = len(questions)
+        for i, q in enumerate(questions):
+            reply = replies[i] if args.context == "same" else replies[(i + 1) % n]
+            prompts[q] = context_prompt(reply)
     paths = ["direct", "browser"] if args.paths == "both" else [args.paths]
     rows: list[dict] = []
     for voice in args.voices:
@@ -118,7 +127,7 @@ def run_spoken(args: argparse.Namespace) -> dict:
                 texts, asr_s = [], []
                 for audio in utts:
                     t = time.monotonic()
-                    texts.append(tr.transcribe(audio, prompt=args.asr_prompt or None))
+                    texts.append(tr.transcribe(audio, prompt=prompts[q]))
                     asr_s.append(time.monotonic() - t)
                 heard = " ".join(x for x in texts if x)
                 e, w = vs.wer_counts(q, heard)
@@ -136,7 +145,8 @@ def run_spoken(args: argparse.Namespace) -> dict:
     table = {}
     print(f"\nWER per voice ({len(questions)} questions; "
           f"{args.whisper_model or 'shipped Whisper base'}; beam {tr.beam_size}, window "
-          f"{tr.window_s} s, prompt {args.asr_prompt!r}; load average {uptime()})")
+          f"{tr.window_s} s, prompt {args.asr_prompt!r}, context {args.context}; "
+          f"load average {uptime()})")
     print(f"{'voice':<18}" + "".join(f"{p:>10}" for p in paths)
           + f"{'cut':>6}{'asr p50':>9}{'asr p95':>9}")
     asr_all = []
@@ -156,8 +166,28 @@ def run_spoken(args: argparse.Namespace) -> dict:
             "asr_p50_s": round(float(np.percentile(asr_all, 50)), 3),
             "asr_p95_s": round(float(np.percentile(asr_all, 95)), 3),
             "missed_nouns": dict(missed), "beam": tr.beam_size, "window_s": tr.window_s,
-            "asr_prompt": args.asr_prompt, "whisper_model": args.whisper_model,
+            "asr_prompt": args.asr_prompt, "context": args.context,
+            "whisper_model": args.whisper_model,
             "loadavg": uptime()}
+
+
+def previous_replies(questions: list[str], args: argparse.Namespace) -> list[str]:
+    """The shipped LLM's reply to each question, as the local engine asks it (default
+    system instruction, at most 96 tokens): the model turn that a question's recognition
+    follows with ``--context``."""
+    from openlive.engines.audio.llm import LocalLLM
+    from openlive.engines.local.prompt import chat_messages
+    from openlive.wire.content import Content
+    from openlive.wire.setup import Setup
+
+    llm = LocalLLM(args.llm_model, threads=args.llm_threads)
+    setup = Setup.model_validate({"model": "models/openlive-local"})
+    replies = []
+    for q in questions:
+        user = Content.model_validate({"role": "user", "parts": [{"text": q}]})
+        replies.append(llm.complete(chat_messages(setup, [user]), max_tokens=96).strip())
+    progress(f"  {len(replies)} replies written for --context")
+    return replies
 
 
 # ------------------------------------------------------------------------ answers
@@ -274,6 +304,11 @@ def main() -> int:
     p.add_argument("--asr-prompt", default=None,
                    help="spoken: Whisper's initial prompt (default: the listener's, "
                         "asr.ASSISTANT_PROMPT; '' for none)")
+    p.add_argument("--context", choices=["none", "same", "other"], default="none",
+                   help="spoken: recognize each question after a model reply, as the "
+                        "listener's prompt then holds it (asr.context_prompt): the LLM's "
+                        "reply to the same question (same) or to the next one in the set "
+                        "(other: an unrelated reply); none: the prompt without a reply")
     p.add_argument("--show", type=int, default=12, help="spoken: worst transcripts shown")
     p.add_argument("--llm-model", default=None, metavar="GGUF", help="facts: another model")
     p.add_argument("--llm-threads", type=int, default=2)

@@ -23,7 +23,8 @@ import numpy as np
 
 from .models import whisper_model_dir
 
-__all__ = ["ASSISTANT_PROMPT", "Transcriber", "load_whisper", "pcm16_to_float"]
+__all__ = ["ASSISTANT_PROMPT", "Transcriber", "context_prompt", "load_whisper",
+           "pcm16_to_float"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never let huggingface_hub try the network
 
@@ -35,6 +36,8 @@ SAMPLE_RATE = 16_000
 #: bench/voice_quality.py; it names nothing in the benchmark's questions).
 ASSISTANT_PROMPT = ("Hey, what's on my calendar today? Play a song by Adele, and text "
                     "Michael that I'm on my way.")
+#: Words of the model's last reply put after :data:`ASSISTANT_PROMPT` (:func:`context_prompt`).
+CONTEXT_WORDS = 40
 MAX_WINDOW_S = 30  # Whisper's own window
 log = logging.getLogger(__name__)
 _models: dict[tuple[Any, ...], Any] = {}
@@ -51,6 +54,15 @@ def pcm16_to_float(pcm: bytes | bytearray | memoryview | np.ndarray) -> np.ndarr
     if len(raw) % 2:
         raw = raw[:-1]
     return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def context_prompt(last_reply: str | None) -> str:
+    """Whisper's prompt for the user's next words: :data:`ASSISTANT_PROMPT`, then the last
+    :data:`CONTEXT_WORDS` words of the model's last reply in the session (the text the
+    user's speech follows in the conversation, as Whisper's prompt is meant to be: the
+    names and words the user is likely to answer or follow up with)."""
+    words = (last_reply or "").split()[-CONTEXT_WORDS:]
+    return " ".join([*words, ASSISTANT_PROMPT])
 
 
 def load_whisper(

@@ -309,16 +309,27 @@ class Listener:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    def _prompt(self) -> str:
+        """Whisper's prompt (:func:`.asr.context_prompt`): with the model's last reply in
+        this session, when the session input can tell the conversation."""
+        from .asr import context_prompt
+
+        conversation = getattr(self.inputs, "conversation", None)
+        reply = None
+        if conversation is not None:
+            _setup, history = conversation()
+            reply = next((c.text() for c in reversed(history)
+                          if c.role == "model" and c.text().strip()), None)
+        return context_prompt(reply)
+
     def _run_asr(self, audio: bytes) -> asyncio.Future[str]:
         """Recognition in a thread; the future is shared by whoever needs this audio."""
         models = self.models
+        prompt = self._prompt()  # (the conversation is read here, on the loop)
 
         def run() -> str:
-            from .asr import ASSISTANT_PROMPT
-
             with models.asr_running():
-                return str(models.transcriber().transcribe(
-                    audio, prompt=ASSISTANT_PROMPT)).strip()
+                return str(models.transcriber().transcribe(audio, prompt=prompt)).strip()
 
         # recognition has threads of its own (VoiceModels.asr_executor): on the loop's
         # default pool it could wait behind threads blocked on the LLM
