@@ -135,7 +135,8 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
                         "any other peer it is ignored (default: none)")
     g.add_argument("--max-sessions", type=ct.count, default=0, metavar="N",
                    help="Live sessions at once; past it new ones are closed with 1011 "
-                        "'The service is currently unavailable.' (default 0 = no cap)")
+                        "'The service is currently unavailable.' (default 0 = no cap; with "
+                        "--workers N, each worker counts its own)")
     g.add_argument("--max-loop-lag", type=ct.seconds, default=0.5, metavar="SECONDS",
                    help="refuse new sessions (1011) and REST requests (503) while the event "
                         "loop is this late on each of its last 3 probes (default 0.5; 0 = off)")
@@ -155,9 +156,11 @@ def _sessions_arguments(p: argparse.ArgumentParser) -> None:
                    help="API keys, one a line (# comments); also $OPENLIVE_KEYS_FILE. Keys "
                         "here or in $OPENLIVE_API_KEYS are not shown by ps, unlike --api-key")
     g.add_argument("--max-sessions-per-key", type=ct.count, default=0, metavar="N",
-                   help="concurrent sessions per API key (default 0 = unlimited)")
+                   help="concurrent sessions per API key (default 0 = unlimited; with "
+                        "--workers N, each worker counts its own)")
     g.add_argument("--max-starts-per-minute", type=ct.count, default=0, metavar="N",
-                   help="session starts per API key per minute (default 0 = unlimited)")
+                   help="session starts per API key per minute (default 0 = unlimited; "
+                        "with --workers N, each worker counts its own)")
     g.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="browser Origin allowed to connect (repeatable; default: any)")
     g.add_argument("--permissive", action="store_true",
