@@ -29,14 +29,11 @@ import voice_sets as vs  # noqa: E402
 def server(draft_max: int, threads: int):
     import xllamacpp as xlc
 
+    from openlive.engines.audio.llm import llama_params
     from openlive.engines.audio.models import llm_model_path
 
-    p = xlc.CommonParams()
-    p.model.path = str(llm_model_path("qwen2.5-coder-1.5b"))
-    p.n_ctx, p.n_parallel = 4096, 1
-    p.cpuparams.n_threads = p.cpuparams_batch.n_threads = threads
-    p.use_jinja, p.offline, p.verbosity = True, True, -1
-    p.sampling.temp = 0
+    # the engine's settings (one slot: one question at a time), plus the draft model
+    p = llama_params(llm_model_path("qwen2.5-coder-1.5b"), threads=threads, parallel=1)
     if draft_max:
         d = p.speculative.draft
         p.speculative.types = [xlc.common_speculative_type.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE]

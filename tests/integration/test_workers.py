@@ -86,28 +86,31 @@ async def test_workers_need_a_shared_store():
 
 # ------------------------------------------------------------------------- supervision
 
+def proc_stat(pid: int | str) -> tuple[str, str, int] | None:
+    """(command name, state, parent pid) from /proc/PID/stat; None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm, rest = stat.split(" (", 1)[1].rsplit(")", 1)  # "pid (comm) state ppid ..."
+    state, ppid = rest.split()[:2]
+    return comm, state, int(ppid)
+
+
 def children_of(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (Linux /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
+        if entry.name.isdigit() and (stat := proc_stat(entry.name)) is not None:
+            if stat[2] == pid and stat[1] != "Z":
+                found.append(int(entry.name))
     return found
 
 
 def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has stopped; only its parent's wait() is missing
+    stat = proc_stat(pid)
+    # a zombie has stopped; only its parent's wait() is missing
+    return stat is not None and stat[1] != "Z"
 
 
 def listening(port: int) -> list[str]:
@@ -144,14 +147,13 @@ def holders(inode: str) -> str:
     found = []
     for fd_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
-            fds = [os.readlink(fd) for fd in fd_dir.iterdir()]
-            stat = (fd_dir.parent / "stat").read_text()
+            if f"socket:[{inode}]" not in [os.readlink(fd) for fd in fd_dir.iterdir()]:
+                continue
+            threads = len(list((fd_dir.parent / "task").iterdir()))
         except OSError:
             continue
-        if f"socket:[{inode}]" in fds:
-            comm, rest = stat.split(" (", 1)[1].rsplit(")", 1)
-            state, ppid = rest.split()[:2]
-            threads = len(list((fd_dir.parent / "task").iterdir()))
+        if (stat := proc_stat(fd_dir.parent.name)) is not None:
+            comm, state, ppid = stat
             found.append(f"pid {fd_dir.parent.name} ({comm}, state {state}, ppid {ppid}, "
                          f"{threads} threads)")
     return ", ".join(found) or "no process (closing)"

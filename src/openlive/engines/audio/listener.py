@@ -318,8 +318,8 @@ class Listener:
         reply = None
         if conversation is not None:
             _setup, history = conversation()
-            reply = next((c.text() for c in reversed(history)
-                          if c.role == "model" and c.text().strip()), None)
+            replies = (c.text() for c in reversed(history) if c.role == "model")
+            reply = next((text for text in replies if text.strip()), None)
         return context_prompt(reply)
 
     def _run_asr(self, audio: bytes) -> asyncio.Future[str]:

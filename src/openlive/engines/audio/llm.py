@@ -68,19 +68,29 @@ def load_llama(model: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096
             started = time.monotonic()
             log.info("loading the LLM %s (%.0f MB, %d threads, %d slots)…", path.name,
                      path.stat().st_size / 1e6, threads, parallel)
-            p = xlc.CommonParams()
-            p.model.path = str(path)
-            p.n_ctx = n_ctx * parallel  # split evenly between the slots
-            p.n_parallel = parallel
-            p.cpuparams.n_threads = p.cpuparams_batch.n_threads = threads
-            p.use_jinja = True
-            p.offline = True  # never fetch anything
-            p.sampling.temp = 0
-            p.verbosity = -1  # llama.cpp's own log: errors only
-            server = xlc.Server(p)
+            server = xlc.Server(llama_params(path, n_ctx=n_ctx, threads=threads,
+                                             parallel=parallel))
             log.info("LLM loaded in %.1f s", time.monotonic() - started)
             _servers[key] = server
         return server
+
+
+def llama_params(path: str | os.PathLike[str], *, n_ctx: int = 4096, threads: int = 2,
+                 parallel: int = PARALLEL) -> Any:
+    """The ``xllamacpp.CommonParams`` openlive runs the GGUF at ``path`` with: ``parallel``
+    slots of ``n_ctx`` tokens each, greedy unless a request says otherwise, offline."""
+    import xllamacpp as xlc
+
+    p = xlc.CommonParams()
+    p.model.path = str(path)
+    p.n_ctx = n_ctx * parallel  # split evenly between the slots
+    p.n_parallel = parallel
+    p.cpuparams.n_threads = p.cpuparams_batch.n_threads = threads
+    p.use_jinja = True
+    p.offline = True  # never fetch anything
+    p.sampling.temp = 0
+    p.verbosity = -1  # llama.cpp's own log: errors only
+    return p
 
 
 @dataclass(frozen=True)
