@@ -86,6 +86,9 @@ def llama_params(path: str | os.PathLike[str], *, n_ctx: int = 4096, threads: in
     p.n_ctx = n_ctx * parallel  # split evenly between the slots
     p.n_parallel = parallel
     p.cpuparams.n_threads = p.cpuparams_batch.n_threads = threads
+    # threads wait for work without polling: the LLM shares the cores with Whisper and
+    # Piper (see tts._load_voice for what spinning waits cost; alone it costs nothing)
+    p.cpuparams.poll = p.cpuparams_batch.poll = 0
     p.use_jinja = True
     p.offline = True  # never fetch anything
     p.sampling.temp = 0

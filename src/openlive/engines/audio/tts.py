@@ -76,11 +76,33 @@ def load_piper(model: str | os.PathLike[str] | None = None,
     with _load_lock:
         voice = _voices.get(key)
         if voice is None:
-            from piper import PiperVoice
-
-            voice = PiperVoice.load(m, config_path=c)
+            voice = _load_voice(m, c)
             _voices[key] = voice
         return voice
+
+
+def _load_voice(model: os.PathLike[str], config: os.PathLike[str]) -> Any:
+    """``PiperVoice.load`` (piper-tts 1.8.0) with one change: onnxruntime's threads sleep
+    when they wait instead of spinning. Spinning threads hold the CPU that llama.cpp's and
+    Whisper's threads need: on 2 cores, while Piper synthesized in a loop, an end-of-turn
+    judgement took 0.34-1.0 s (p50; up to 2.7 s) instead of 0.1 s, and a 12-token answer
+    0.6-0.9 s instead of 0.2 s; without spinning (and llama.cpp's ``poll`` 0, see
+    :func:`.llm.llama_params`) 0.20-0.25 s and 0.38-0.43 s. Alone, Piper is as fast either
+    way (0.14 s for a ten-word sentence). Measured with a /tmp script, two runs each; the
+    pipeline's numbers are in docs/voice.md."""
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    with open(config, encoding="utf-8") as f:
+        settings = json.load(f)
+    session = onnxruntime.InferenceSession(str(model), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+    return PiperVoice(session=session, config=PiperConfig.from_dict(settings))
 
 
 _HARD = ".!?"
