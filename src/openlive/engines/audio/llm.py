@@ -108,6 +108,7 @@ class Usage:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    finish_reason: str | None = None  # a streamed answer's last ("stop", "length")
 
     def add(self, usage: Mapping[str, Any] | None) -> None:
         if usage:
@@ -142,6 +143,9 @@ def tool_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
 
 
 class LocalLLM:
+    #: runs on this machine's cores, beside speech recognition and synthesis
+    in_process = True
+
     def __init__(self, model: str | os.PathLike[str] | None = None, *, n_ctx: int = 4096,
                  threads: int = 2, cache: str | os.PathLike[str] | None = None,
                  parallel: int | None = None) -> None:
@@ -195,6 +199,8 @@ class LocalLLM:
                 if usage is not None:
                     usage.add(item.get("usage"))
                 for choice in item.get("choices", []):
+                    if usage is not None and choice.get("finish_reason"):
+                        usage.finish_reason = choice["finish_reason"]
                     text = (choice.get("delta") or {}).get("content")
                     if text:
                         yield text
@@ -213,8 +219,11 @@ class LocalLLM:
     # ------------------------------------------------------------- async interface
 
     async def astream(self, messages: Sequence[Mapping[str, Any]], *,
-                      usage: Usage | None = None, **params: Any) -> AsyncIterator[str]:
-        stop = threading.Event()  # set when this consumer goes away (e.g. barge-in)
+                      usage: Usage | None = None, stop: threading.Event | None = None,
+                      **params: Any) -> AsyncIterator[str]:
+        """:meth:`stream` from async code. Setting ``stop`` ends the generation at the
+        next token (it is also set when this consumer goes away, e.g. on barge-in)."""
+        stop = stop or threading.Event()
         it = iter(self.stream(messages, usage=usage, stop=stop, **params))
         try:
             loop = asyncio.get_running_loop()

@@ -60,6 +60,9 @@ class SpeakingTurn:
         self._pacer: asyncio.Task[None] | None = None
         self.audio_seconds = 0.0
         self._started = clock()  # until the first audio goes out (stage_metrics.FIRST_AUDIO)
+        #: what makes the text (``hold()``, ``release()``), held while the first clause is
+        #: synthesized so that the synthesis has the cores (local.answer_stream)
+        self.first_clause_hold: Any = None
         self.turn_id = turn.turn_id
         self.setup = turn.setup
         self.history = turn.history
@@ -81,7 +84,14 @@ class SpeakingTurn:
         if not clause:
             return
         synth = self._synth
-        pcm = await asyncio.to_thread(lambda: b"".join(synth.synthesize(clause)))
+        hold = self.first_clause_hold if not self._spoken else None
+        if hold is not None:
+            hold.hold()
+        try:
+            pcm = await asyncio.to_thread(lambda: b"".join(synth.synthesize(clause)))
+        finally:
+            if hold is not None:
+                hold.release()
         if self._as_written:
             clause = written
         if not pcm:

@@ -28,6 +28,7 @@ from ..audio.turn_end import LLMTurnEnd, TurnEndScorer
 from ..audio.voice_models import VoiceModels
 from ..base import Engine, EngineSession, SessionInput, Turn
 from ..vision.session import SessionVision, SpeechHook, Vision
+from .answer_stream import AnswerStream
 from .prompt import chat_messages, sampling
 from .speculation import Speculation
 from .tools import use_tools
@@ -200,13 +201,21 @@ class LocalSession(EngineSession):
                       turn.turn_id, (asked - spec.started) * 1000)
             answer_usage = spec.usage
             stream = spec.adopt()
+            answer = spec.answer
         else:
             if spec is not None:
                 log.debug("turn %d: the answer begun at the pause does not fit the turn "
                           "(%d vs %d messages)", turn.turn_id, len(spec.messages),
                           len(messages))
                 spec.cancel()
-            stream = llm.astream(messages, usage=answer_usage, **params)
+            answer = None
+            if getattr(llm, "in_process", False):  # it shares the cores with Piper
+                answer = AnswerStream(llm, messages, params, answer_usage)
+                stream = aiter(answer)
+            else:
+                stream = llm.astream(messages, usage=answer_usage, **params)
+        if speaking is not None:
+            speaking.first_clause_hold = answer
         async for delta in stream:
             if not reply:
                 stage_metrics.stage(stage_metrics.LLM_FIRST_TOKEN, time.monotonic() - asked)

@@ -19,6 +19,8 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from .answer_stream import AnswerStream
+
 log = logging.getLogger("openlive.engine")
 
 #: A speculation that no turn has adopted after this long is cancelled (the turn it was
@@ -38,6 +40,9 @@ class Speculation:
         self.params = dict(params)
         self.usage = Usage()
         self.started = time.monotonic()
+        #: the in-process LLM's answer can hold while its first clause is synthesized
+        self.answer = (AnswerStream(llm, messages, params, self.usage)
+                       if getattr(llm, "in_process", False) else None)
         self.adopted = False
         self._deltas: list[str] = []
         self._more = asyncio.Event()
@@ -48,7 +53,9 @@ class Speculation:
 
     async def _run(self, llm: Any) -> None:
         try:
-            async for delta in llm.astream(self.messages, usage=self.usage, **self.params):
+            stream = (self.answer if self.answer is not None
+                      else llm.astream(self.messages, usage=self.usage, **self.params))
+            async for delta in stream:
                 self._deltas.append(delta)
                 self._more.set()
         except asyncio.CancelledError:
