@@ -48,7 +48,7 @@ class Presynthesized:
         self.output_rate = getattr(synth, "output_rate", 24_000)
         self.pcm = {c: b"".join(synth.synthesize(c)) for c in clauses if c}
 
-    def synthesize(self, clause: str) -> list[bytes]:
+    def synthesize(self, clause: str, *, due: float | None = None) -> list[bytes]:
         return [self.pcm[clause]]
 
 

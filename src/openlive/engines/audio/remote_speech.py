@@ -98,7 +98,8 @@ class RemoteSynthesizer:
     def describe(self) -> str:
         return f"{self.url} ({self.model}, voice {self.voice})"
 
-    def synthesize(self, text: str) -> Iterator[bytes]:
+    def synthesize(self, text: str, *, due: float | None = None) -> Iterator[bytes]:
+        """``due`` (when the audio is needed) is not used: the server orders its work."""
         carry = b""  # a sample split between two reads waits for its second byte
         try:
             with self._client.audio.speech.with_streaming_response.create(

@@ -84,11 +84,13 @@ class SpeakingTurn:
         if not clause:
             return
         synth = self._synth
+        # needed when what was sent before it has played (the first clause: now)
+        due = time.monotonic() + max(0.0, self._play_end - self._clock())
         hold = self.first_clause_hold if not self._spoken else None
         if hold is not None:
             hold.hold()
         try:
-            pcm = await asyncio.to_thread(lambda: b"".join(synth.synthesize(clause)))
+            pcm = await asyncio.to_thread(lambda: b"".join(synth.synthesize(clause, due=due)))
         finally:
             if hold is not None:
                 hold.release()

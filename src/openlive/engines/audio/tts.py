@@ -13,10 +13,14 @@ phonemize, keeps global state, so synthesis of one chunk at a time is serialized
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -52,7 +56,42 @@ _logged_voices: set[str] = set()
 
 _voices: dict[tuple[str, str], Any] = {}
 _load_lock = threading.Lock()
-_synth_lock = threading.Lock()  # espeak-ng phonemization is process-global
+
+
+class DueFirstLock:
+    """A lock that goes to the waiter whose audio is due first (then first come).
+
+    Piper synthesizes one chunk at a time in the process (espeak-ng's phonemizer keeps
+    global state). With several sessions speaking, a reply's first clause (due now: the
+    user is waiting) would otherwise queue behind other replies' later clauses, whose
+    audio is due only when what was sent before them has played."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queue: list[tuple[float, int]] = []
+        self._order = itertools.count()
+
+    @contextlib.contextmanager
+    def held(self, due: float) -> Iterator[None]:
+        """Hold the lock; ``due``: when the audio made under it is needed
+        (``time.monotonic()`` time)."""
+        me = (due, next(self._order))
+        with self._cond:
+            heapq.heappush(self._queue, me)
+            while self._busy or self._queue[0] != me:
+                self._cond.wait()
+            heapq.heappop(self._queue)
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+_synth_lock = DueFirstLock()
 
 
 def resolve_voice(name: str | None) -> str:
@@ -218,14 +257,16 @@ class Synthesizer:
             audio = soxr.resample(audio, self.sample_rate, self.output_rate, quality="HQ")
         return np.asarray(audio, dtype="<i2").tobytes()
 
-    def synthesize(self, text: str) -> Iterator[bytes]:
-        """One PCM16 chunk (``output_rate`` Hz, mono) per sentence of ``text``."""
+    def synthesize(self, text: str, *, due: float | None = None) -> Iterator[bytes]:
+        """One PCM16 chunk (``output_rate`` Hz, mono) per sentence of ``text``. ``due``:
+        when the audio is needed (``time.monotonic()`` time; default now): the sessions'
+        synthesis takes turns in that order (:class:`DueFirstLock`)."""
         text = text.strip()
         if not text:
             return
         chunks = iter(self.voice.synthesize(text, syn_config=self._syn_config))
         while True:
-            with _synth_lock:
+            with _synth_lock.held(time.monotonic() if due is None else due):
                 chunk = next(chunks, None)
             if chunk is None:
                 return
