@@ -79,8 +79,14 @@ class DueFirstLock:
         me = (due, next(self._order))
         with self._cond:
             heapq.heappush(self._queue, me)
-            while self._busy or self._queue[0] != me:
-                self._cond.wait()
+            try:
+                while self._busy or self._queue[0] != me:
+                    self._cond.wait()
+            except BaseException:  # (KeyboardInterrupt): leave the queue to the others
+                self._queue.remove(me)
+                heapq.heapify(self._queue)
+                self._cond.notify_all()
+                raise
             heapq.heappop(self._queue)
             self._busy = True
         try:
