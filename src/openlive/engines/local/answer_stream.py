@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 class AnswerStream:
     """``async for delta in AnswerStream(llm, messages, params, usage)``: the answer's
-    text deltas. ``llm`` is a :class:`~openlive.engines.audio.llm.LocalLLM` (its
-    ``astream`` takes ``stop``); ``usage`` receives the answer's token counts."""
+    text deltas; ``usage`` receives the answer's token counts. Only an in-process LLM
+    (``llm.in_process``: :class:`~openlive.engines.audio.llm.LocalLLM`, whose ``astream``
+    takes ``stop``) is held; for another (an HTTP back end, on cores of its own)
+    :meth:`hold` does nothing."""
 
     def __init__(self, llm: Any, messages: Sequence[Mapping[str, Any]],
                  params: Mapping[str, Any], usage: Usage) -> None:
@@ -41,10 +43,13 @@ class AnswerStream:
         self._released = asyncio.Event()
         self._released.set()
         self._held = False
+        self._holds = bool(getattr(llm, "in_process", False))
         self.requests = 0  # llama.cpp requests made (more than one once held)
 
     def hold(self) -> None:
         """Stop generating after the token in flight, until :meth:`release`."""
+        if not self._holds:
+            return
         self._held = True
         self._released.clear()
         self._stop.set()
@@ -69,8 +74,9 @@ class AnswerStream:
             usage = Usage()
             before = len(text)
             self.requests += 1
-            async for delta in self._llm.astream(messages, usage=usage, stop=self._stop,
-                                                 **params):
+            if self._holds:
+                params["stop"] = self._stop
+            async for delta in self._llm.astream(messages, usage=usage, **params):
                 text.append(delta)
                 yield delta
             finished = usage.finish_reason is not None or not self._held

@@ -208,12 +208,8 @@ class LocalSession(EngineSession):
                           "(%d vs %d messages)", turn.turn_id, len(spec.messages),
                           len(messages))
                 spec.cancel()
-            answer = None
-            if getattr(llm, "in_process", False):  # it shares the cores with Piper
-                answer = AnswerStream(llm, messages, params, answer_usage)
-                stream = aiter(answer)
-            else:
-                stream = llm.astream(messages, usage=answer_usage, **params)
+            answer = AnswerStream(llm, messages, params, answer_usage)
+            stream = aiter(answer)
         if speaking is not None:
             speaking.first_clause_hold = answer
         async for delta in stream:

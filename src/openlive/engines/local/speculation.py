@@ -40,22 +40,19 @@ class Speculation:
         self.params = dict(params)
         self.usage = Usage()
         self.started = time.monotonic()
-        #: the in-process LLM's answer can hold while its first clause is synthesized
-        self.answer = (AnswerStream(llm, messages, params, self.usage)
-                       if getattr(llm, "in_process", False) else None)
+        #: the answer, held while the adopting turn synthesizes its first clause
+        self.answer = AnswerStream(llm, messages, params, self.usage)
         self.adopted = False
         self._deltas: list[str] = []
         self._more = asyncio.Event()
         self._done = False
         self._error: BaseException | None = None
-        self._task = asyncio.get_running_loop().create_task(self._run(llm))
+        self._task = asyncio.get_running_loop().create_task(self._run())
         self._timer = asyncio.get_running_loop().call_later(UNADOPTED_S, self._expire)
 
-    async def _run(self, llm: Any) -> None:
+    async def _run(self) -> None:
         try:
-            stream = (self.answer if self.answer is not None
-                      else llm.astream(self.messages, usage=self.usage, **self.params))
-            async for delta in stream:
+            async for delta in self.answer:
                 self._deltas.append(delta)
                 self._more.set()
         except asyncio.CancelledError:
