@@ -26,8 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import voice_sets as vs  # noqa: E402
 
-SYSTEM = "You are a helpful voice assistant. Answer briefly."  # the engine's default
-
 
 class Recorder:
     """The :class:`~openlive.engines.base.Turn` calls SpeakingTurn makes: records when
@@ -50,11 +48,12 @@ async def ask(llm: Any, synth: Any, question: str, hold: bool) -> dict[str, floa
     from openlive.engines.audio.llm import Usage
     from openlive.engines.audio.speaking import SpeakingTurn
     from openlive.engines.local.answer_stream import AnswerStream
+    from openlive.engines.local.prompt import sampling
 
     rec = Recorder()
     turn = SpeakingTurn(rec, synth)  # type: ignore[arg-type]
-    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
-    answer = AnswerStream(llm, messages, {"max_tokens": 256}, Usage())
+    setup = vs.engine_setup()
+    answer = AnswerStream(llm, vs.engine_messages(question, setup), sampling(setup), Usage())
     turn.first_clause_hold = answer if hold else None
     asked = time.monotonic()
     first_text = None

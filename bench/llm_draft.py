@@ -44,19 +44,12 @@ def server(draft_max: int, threads: int):
 
 
 def run(draft_max: int, args: argparse.Namespace) -> None:
-    from openlive.engines.local.prompt import chat_messages
-    from openlive.wire.content import Content
-    from openlive.wire.setup import Setup
-
     s = server(draft_max, args.threads)
-    setup = Setup.model_validate({"model": "models/openlive-local"})
     times, correct, drafted, accepted = [], 0, 0, 0
     facts = vs.fact_questions()[:args.limit or None]
     for q, answers in facts:
-        user = Content.model_validate({"role": "user", "parts": [{"text": q}]})
         t = time.monotonic()
-        r = s.handle_chat_completions({"messages": chat_messages(setup, [user]),
-                                       "max_tokens": 96})
+        r = s.handle_chat_completions({"messages": vs.engine_messages(q), "max_tokens": 96})
         times.append(time.monotonic() - t)
         correct += vs.contains_answer(r["choices"][0]["message"]["content"], answers)
         timings = r.get("timings") or {}

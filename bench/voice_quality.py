@@ -176,16 +176,9 @@ def previous_replies(questions: list[str], args: argparse.Namespace) -> list[str
     system instruction, at most 96 tokens): the model turn that a question's recognition
     follows with ``--context``."""
     from openlive.engines.audio.llm import LocalLLM
-    from openlive.engines.local.prompt import chat_messages
-    from openlive.wire.content import Content
-    from openlive.wire.setup import Setup
 
     llm = LocalLLM(args.llm_model, threads=args.llm_threads)
-    setup = Setup.model_validate({"model": "models/openlive-local"})
-    replies = []
-    for q in questions:
-        user = Content.model_validate({"role": "user", "parts": [{"text": q}]})
-        replies.append(llm.complete(chat_messages(setup, [user]), max_tokens=96).strip())
+    replies = [llm.complete(vs.engine_messages(q), max_tokens=96).strip() for q in questions]
     progress(f"  {len(replies)} replies written for --context")
     return replies
 
@@ -196,24 +189,18 @@ def previous_replies(questions: list[str], args: argparse.Namespace) -> list[str
 def run_facts(args: argparse.Namespace) -> dict:
     from openlive.engines.audio.llm import LocalLLM
     from openlive.engines.audio.tts import ClauseSplitter
-    from openlive.engines.local.prompt import chat_messages, sampling
-    from openlive.wire.content import Content
-    from openlive.wire.setup import Setup
+    from openlive.engines.local.prompt import sampling
 
     t = time.monotonic()
     llm = LocalLLM(args.llm_model, threads=args.llm_threads)
     progress(f"LLM loaded in {time.monotonic() - t:.1f} s")
-    setup_json: dict = {"model": "models/openlive-local"}
-    if args.system:
-        setup_json["systemInstruction"] = {"parts": [{"text": args.system}]}
-    setup = Setup.model_validate(setup_json)
+    setup = vs.engine_setup(args.system)
     params = sampling(setup)
     params["max_tokens"] = min(params["max_tokens"], args.max_tokens)
     facts = vs.fact_questions()[:args.limit or None]
     rows = []
     for i, (q, answers) in enumerate(facts):
-        user = Content.model_validate({"role": "user", "parts": [{"text": q}]})
-        messages = chat_messages(setup, [user])
+        messages = vs.engine_messages(q, setup)
         splitter = ClauseSplitter(first_soft_min_chars=1)
         t0 = time.monotonic()
         first = None

@@ -55,6 +55,27 @@ def fact_questions() -> list[tuple[str, list[str]]]:
     return out
 
 
+def engine_setup(system: str | None = None):
+    """The setup of a local-engine session: no system instruction (the engine's default
+    one) unless ``system`` is given."""
+    from openlive.wire.setup import Setup
+
+    setup: dict = {"model": "models/openlive-local"}
+    if system:
+        setup["systemInstruction"] = {"parts": [{"text": system}]}
+    return Setup.model_validate(setup)
+
+
+def engine_messages(question: str, setup=None) -> list[dict[str, str]]:
+    """``question`` as the local engine puts it to the LLM: the chat messages of a session
+    (:func:`engine_setup` unless given) whose first user turn it is."""
+    from openlive.engines.local.prompt import chat_messages
+    from openlive.wire.content import Content
+
+    user = Content.model_validate({"role": "user", "parts": [{"text": question}]})
+    return chat_messages(setup or engine_setup(), [user])
+
+
 def pause_utterances() -> list[list[str]]:
     return [[c.strip() for c in line.split("|")] for line in _lines("voice_pauses.txt")]
 
